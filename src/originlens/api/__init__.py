@@ -1,0 +1,1 @@
+"""HTTP layer only: parse requests, call services, map errors."""

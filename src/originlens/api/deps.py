@@ -1,0 +1,68 @@
+"""Request dependencies: the unit of work, the caller, rate limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from originlens.api.errors import TooManyAttemptsError
+from originlens.api.ratelimit import RateLimiter
+from originlens.container import Container
+from originlens.errors import ForbiddenError, UnauthorizedError
+from originlens.services import keys as keys_service
+from originlens.store.db import commit
+from originlens.store.models import User
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request owns the transaction: commit when the handler returns, before the response."""
+    session = get_container(request).sessions()
+    try:
+        yield session
+        commit(session)
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _authenticate(request: Request, session: Session, require_terms: bool) -> User:
+    container = get_container(request)
+    api_key = request.headers.get("x-api-key")
+    user = keys_service.authenticate(session, container.secret_key, api_key)
+    if user is None:
+        raise UnauthorizedError()
+    limiter: RateLimiter = request.app.state.limiter
+    decision = limiter.hit(
+        f"key:{keys_service.digest(container.secret_key, api_key or '')[:32]}", write=request.method != "GET"
+    )
+    if not decision.allowed:
+        raise TooManyAttemptsError(decision.retry_after_s)
+    if require_terms and user.terms_accepted_at is None:
+        raise ForbiddenError("Accept the terms of service first: POST /api/user/accept_terms.")
+    return user
+
+
+def current_user(request: Request, session: SessionDep) -> User:
+    return _authenticate(request, session, require_terms=True)
+
+
+def current_user_any_terms(request: Request, session: SessionDep) -> User:
+    return _authenticate(request, session, require_terms=False)
+
+
+UserDep = Annotated[User, Depends(current_user)]
+UserAnyTermsDep = Annotated[User, Depends(current_user_any_terms)]

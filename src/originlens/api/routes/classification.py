@@ -1,0 +1,242 @@
+"""Image classification endpoints, with identifAI's paths and aliases."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
+from originlens.container import Container
+from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError
+from originlens.outbound.fetch import fetch_media
+from originlens.outbound.guard import OutboundError, validate_url
+from originlens.services import classifications as service
+from originlens.store.models import Classification
+
+router = APIRouter(prefix="/api", tags=["Classification"])
+
+FormBool = Annotated[bool, Form()]
+
+
+def _options(
+    with_morphing: bool,
+    with_tampering: bool,
+    with_heatmap: bool,
+    with_nsfw: bool,
+    no_cache: bool,
+    prevent_c2pa_forces: bool,
+) -> service.SubmitOptions:
+    return service.SubmitOptions(
+        with_morphing=with_morphing,
+        with_tampering=with_tampering,
+        with_heatmap=with_heatmap,
+        with_nsfw=with_nsfw,
+        no_cache=no_cache,
+        prevent_c2pa_forces=prevent_c2pa_forces,
+    )
+
+
+def _checked_webhook(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        return validate_url(url)
+    except OutboundError as exc:
+        raise FieldValidationError("webhook_url", f"The webhook_url is invalid: {exc}") from exc
+
+
+def _identifier_response(request: Request, classification: Classification) -> Response:
+    """identifAI: JSON with ``Accept: application/json``, the bare identifier otherwise."""
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"identifier": classification.identifier})
+    return PlainTextResponse(classification.identifier)
+
+
+def _json(body: Any, status_code: int = 200) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type="application/json")
+
+
+@router.post("/classification", summary="Classify an image (file upload)")
+def submit_image(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    image: Annotated[UploadFile, File(description="PNG, JPEG, GIF, WebP or TIFF, at most 50 MB")],
+    ref_id: Annotated[str | None, Form(max_length=255)] = None,
+    with_morphing: FormBool = False,
+    with_tampering: FormBool = False,
+    with_heatmap: FormBool = False,
+    with_nsfw: FormBool = False,
+    no_cache: FormBool = False,
+    prevent_c2pa_forces: FormBool = False,
+    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    data = image.file.read(container.settings.max_upload_bytes + 1)
+    classification = service.submit_image(
+        session,
+        container.submit_context,
+        user,
+        data=data,
+        name=image.filename or "image",
+        options=_options(with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache, prevent_c2pa_forces),
+        ref_id=ref_id,
+        webhook_url=_checked_webhook(webhook_url),
+    )
+    return _identifier_response(request, classification)
+
+
+@router.post("/image_fromurl", summary="Classify an image from a URL")
+def submit_image_from_url(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    file_url: Annotated[str, Form(max_length=2000)],
+    ref_id: Annotated[str | None, Form(max_length=255)] = None,
+    with_morphing: FormBool = False,
+    with_tampering: FormBool = False,
+    with_heatmap: FormBool = False,
+    with_nsfw: FormBool = False,
+    no_cache: FormBool = False,
+    prevent_c2pa_forces: FormBool = False,
+    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    webhook = _checked_webhook(webhook_url)
+    if user.readonly:  # checked before fetching anything on a read-only user's behalf
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    settings = container.settings
+    fetched = fetch_media(
+        validate_url(file_url),
+        policy=container.policy,
+        max_bytes=settings.max_upload_bytes,
+        timeout_s=settings.url_fetch_timeout_s,
+        max_redirects=settings.url_fetch_max_redirects,
+    )
+    classification = service.submit_image(
+        session,
+        container.submit_context,
+        user,
+        data=fetched.data,
+        name=fetched.filename,
+        options=_options(with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache, prevent_c2pa_forces),
+        ref_id=ref_id,
+        webhook_url=webhook,
+    )
+    return _identifier_response(request, classification)
+
+
+def _render_one(session: SessionDep, container: Container, user: UserDep, identifier: str) -> Response:
+    row = service.get_classification(session, user, identifier)
+    return _json(service.render(session, user, [row], container.settings.public_url)[0])
+
+
+@router.get("/classification/{identifier}", summary="Get single image classification result")
+def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _render_one(session, container, user, identifier)
+
+
+@router.get("/classification_image/{identifier}", include_in_schema=False)
+def get_result_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _render_one(session, container, user, identifier)
+
+
+def _list(
+    session: SessionDep,
+    container: Container,
+    user: UserDep,
+    identifiers: list[str] | None,
+    ref_id: str | None,
+    page: int,
+    per_page: int,
+    request: Request,
+) -> Response:
+    public_url = container.settings.public_url
+    if identifiers:
+        rows = service.get_many(session, user, identifiers)
+        return _json(service.render(session, user, rows, public_url))
+    rows, total = service.list_own(session, user, ref_id=ref_id, page=page, per_page=per_page)
+    last_page = max(1, -(-total // per_page))
+    first = (page - 1) * per_page + 1 if rows else None
+    next_url = None
+    if page < last_page:
+        next_url = str(request.url.include_query_params(page=page + 1))
+    return _json(
+        {
+            "current_page": page,
+            "data": service.render(session, user, rows, public_url),
+            "from": first,
+            "last_page": last_page,
+            "next_page_url": next_url,
+            "per_page": per_page,
+            "to": first + len(rows) - 1 if first else None,
+            "total": total,
+        }
+    )
+
+
+ListIdentifiers = Annotated[list[str] | None, Query(alias="identifiers[]", max_length=100)]
+PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
+
+
+@router.get("/classifications", summary="Get several image results, or list your own")
+def list_results(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    identifiers: ListIdentifiers = None,
+    identifiers_plain: PlainIdentifiers = None,
+    ref_id: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    ids = (identifiers or []) + (identifiers_plain or [])
+    return _list(session, container, user, ids or None, ref_id, page, per_page, request)
+
+
+@router.get("/classifications_image", include_in_schema=False)
+def list_results_alias(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    identifiers: ListIdentifiers = None,
+    identifiers_plain: PlainIdentifiers = None,
+    ref_id: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    ids = (identifiers or []) + (identifiers_plain or [])
+    return _list(session, container, user, ids or None, ref_id, page, per_page, request)
+
+
+def _heatmap(session: SessionDep, container: Container, user: UserDep, identifier: str) -> Response:
+    row = service.get_classification(session, user, identifier)
+    if row.analysis.heatmap_blob_key is None:
+        raise NotFoundError("This classification has no heatmap.")
+    return Response(container.blobs.get(row.analysis.heatmap_blob_key), media_type="image/png")
+
+
+@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
+def get_heatmap(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _heatmap(session, container, user, identifier)
+
+
+@router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
+def get_heatmap_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _heatmap(session, container, user, identifier)
+
+
+class OverrideRequest(BaseModel):
+    classification: Literal["human", "artificial"]
+
+
+@router.post("/classification/{hash}/override", summary="Override image classification")
+def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
+    row = service.override(session, user, hash.lower(), body.classification, "image")
+    return {"classification": row.classification, "type": "image", "hash": row.sha256}

@@ -1,0 +1,163 @@
+"""``originlens``: run the service and manage accounts from the shell."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from originlens.services import keys as keys_service
+from originlens.services import users as users_service
+from originlens.settings import Settings
+from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
+from originlens.store.models import User
+from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
+
+app = typer.Typer(help="originlens: is this image made by a person or by generative AI?", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+
+
+def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    migrate(settings.resolved_database_url)
+    return make_session_factory(make_engine(settings.resolved_database_url))
+
+
+def _find(session, id_or_email: str) -> User:  # type: ignore[no-untyped-def]
+    query = select(User).where(
+        User.id == int(id_or_email) if id_or_email.isdigit() else func.lower(User.email) == id_or_email.lower()
+    )
+    user = session.scalar(query)
+    if user is None:
+        typer.echo(f"No user {id_or_email}.", err=True)
+        raise typer.Exit(1)
+    return user
+
+
+def bootstrap_first_user(settings: Settings) -> str | None:
+    """On an empty database, create an operator account and return its key (shown once)."""
+    sessions = _sessions(settings)
+    with unit_of_work(sessions) as session:
+        if session.scalar(select(func.count()).select_from(User)):
+            return None
+        user = users_service.create_user(
+            session,
+            users_service.UserFields(
+                name="Operator", email="operator@localhost", heuristic=settings.default_heuristic, is_partner=True
+            ),
+            accept_terms=True,
+        )
+        return keys_service.create_key(session, user, settings.resolved_secret_key())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: str = "info",
+) -> None:
+    """Migrate the database, create a first API key if there is no user yet, and serve the API."""
+    import uvicorn
+
+    from originlens.api.app import create_app
+
+    settings = Settings()
+    key = bootstrap_first_user(settings)
+    base = f"http://{host}:{port}"
+    typer.echo(f"originlens on {base} (data in {settings.data_dir.resolve()})")
+    if key:
+        typer.echo("\nFirst start: created the operator account. Its API key, shown only now:\n")
+        typer.echo(f"    {key}\n")
+        typer.echo("Try it:")
+        typer.echo(
+            f"    curl -H 'X-Api-Key: {key}' -H 'Accept: application/json' "
+            f"-F image=@photo.jpg {base}/api/classification"
+        )
+        typer.echo(f"    curl -H 'X-Api-Key: {key}' {base}/api/classification/<identifier>\n")
+    else:
+        typer.echo("Create a key with: originlens keys create <user id or email>")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply database migrations."""
+    settings = Settings()
+    migrate(settings.resolved_database_url)
+    typer.echo("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    name: Annotated[str, typer.Option()] = "",
+    heuristic: Annotated[str, typer.Option()] = DEFAULT_HEURISTIC,
+    partner: Annotated[bool, typer.Option("--partner/--no-partner", help="May manage its own users.")] = False,
+    readonly: bool = False,
+    balance: Annotated[float | None, typer.Option(help="Credits; unlimited when omitted.")] = None,
+    require_terms: Annotated[bool, typer.Option(help="Make the user accept the terms first.")] = False,
+) -> None:
+    """Create a user and print its first API key."""
+    settings = Settings()
+    with unit_of_work(_sessions(settings)) as session:
+        user = users_service.create_user(
+            session,
+            users_service.UserFields(
+                name=name or email.split("@")[0],
+                email=email,
+                heuristic=heuristic,
+                readonly=readonly,
+                balance=balance,
+                is_partner=partner,
+            ),
+            accept_terms=not require_terms,
+        )
+        key = keys_service.create_key(session, user, settings.resolved_secret_key())
+        typer.echo(f"user {user.id} <{user.email}> created")
+        typer.echo(f"API key (shown only now): {key}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    with unit_of_work(_sessions(Settings())) as session:
+        for user in session.scalars(select(User).order_by(User.id)):
+            flags = [f for f, on in (("partner", user.is_partner), ("readonly", user.readonly)) if on]
+            balance = "unlimited" if user.balance is None else f"{user.balance:g}"
+            typer.echo(f"{user.id}\t{user.email}\t{user.name}\t{user.heuristic}\tcredits={balance}\t{','.join(flags)}")
+
+
+@users_app.command("delete")
+def users_delete(user: str, yes: Annotated[bool, typer.Option("--yes")] = False) -> None:
+    """Delete a user and all its classifications."""
+    with unit_of_work(_sessions(Settings())) as session:
+        row = _find(session, user)
+        if not yes:
+            typer.confirm(f"Delete user {row.id} <{row.email}> and all its data?", abort=True)
+        users_service.delete_user(session, row)
+        typer.echo(f"user {row.id} deleted")
+
+
+@keys_app.command("create")
+def keys_create(user: str) -> None:
+    """Add an API key to a user (existing keys keep working)."""
+    settings = Settings()
+    with unit_of_work(_sessions(settings)) as session:
+        key = keys_service.create_key(session, _find(session, user), settings.resolved_secret_key())
+        typer.echo(f"API key (shown only now): {key}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(user: str) -> None:
+    """Revoke every key of a user and issue a new one."""
+    settings = Settings()
+    with unit_of_work(_sessions(settings)) as session:
+        key = keys_service.rotate_keys(session, _find(session, user), settings.resolved_secret_key())
+        typer.echo(f"All earlier keys revoked. New API key (shown only now): {key}")
+
+
+if __name__ == "__main__":
+    app()

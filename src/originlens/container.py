@@ -1,0 +1,128 @@
+"""The composition root: builds every backend from settings, starts and stops them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from originlens.detectors.base import Detector
+from originlens.detectors.c2pa_reader import C2PADetector
+from originlens.detectors.registry import DetectorRegistry, load_detector_class
+from originlens.jobs import JobQueue, make_queue
+from originlens.outbound.guard import AddressPolicy
+from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
+from originlens.services.classifications import SubmitContext
+from originlens.services.mail import SmtpSettings
+from originlens.services.users import ensure_default_pricing
+from originlens.services.webhook_dispatch import WebhookDispatcher, WebhookSettings
+from originlens.settings import Settings
+from originlens.storage import BlobStore, make_blob_store
+from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
+
+log = logging.getLogger(__name__)
+
+
+def build_registry(settings: Settings) -> DetectorRegistry:
+    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors)]
+    detectors += [load_detector_class(path)() for path in settings.extra_detectors]
+    return DetectorRegistry(detectors)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    registry: DetectorRegistry
+    queue: JobQueue
+    dispatcher: WebhookDispatcher
+    secret_key: str
+    policy: AddressPolicy
+    started: bool = field(default=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Container:
+        engine = make_engine(settings.resolved_database_url)
+        sessions = make_session_factory(engine)
+        policy = AddressPolicy(allowed_networks=tuple(settings.outbound_allowed_networks))
+        dispatcher = WebhookDispatcher(
+            sessions,
+            WebhookSettings(
+                public_url=settings.public_url,
+                policy=policy,
+                timeout_s=settings.webhook_timeout_s,
+                max_attempts=settings.webhook_max_attempts,
+                backoff_base_s=settings.webhook_backoff_base_s,
+                backoff_factor=settings.webhook_backoff_factor,
+            ),
+        )
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            blobs=make_blob_store(settings.resolved_storage_url),
+            registry=build_registry(settings),
+            queue=make_queue(settings.queue_url, settings.workers),
+            dispatcher=dispatcher,
+            secret_key=settings.resolved_secret_key(),
+            policy=policy,
+        )
+
+    @property
+    def analysis_context(self) -> AnalysisContext:
+        return AnalysisContext(
+            sessions=self.sessions,
+            blobs=self.blobs,
+            registry=self.registry,
+            max_image_pixels=self.settings.max_image_pixels,
+            max_attempts=self.settings.job_max_attempts,
+            wake_webhooks=self.dispatcher.wake,
+        )
+
+    @property
+    def submit_context(self) -> SubmitContext:
+        return SubmitContext(
+            blobs=self.blobs,
+            detectors_fingerprint=self.registry.fingerprint(),
+            max_upload_bytes=self.settings.max_upload_bytes,
+            max_image_pixels=self.settings.max_image_pixels,
+            enqueue=self.queue.enqueue,
+            wake_webhooks=self.dispatcher.wake,
+        )
+
+    @property
+    def smtp(self) -> SmtpSettings:
+        s = self.settings
+        return SmtpSettings(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password,
+            starttls=s.smtp_starttls,
+            sender=s.smtp_from,
+        )
+
+    def start(self) -> None:
+        """Migrate, seed defaults, re-enqueue unfinished jobs, start workers and webhooks."""
+        migrate(self.settings.resolved_database_url)
+        with unit_of_work(self.sessions) as session:
+            ensure_default_pricing(session)
+            pending = recover_unfinished(session) if self.settings.workers > 0 else []
+        context = self.analysis_context
+        self.queue.start(lambda job_id: analyse(context, job_id))
+        for job_id in pending:
+            self.queue.enqueue(job_id)
+        if pending:
+            log.info("re-enqueued %d unfinished job(s)", len(pending))
+        self.dispatcher.start()
+        self.started = True
+
+    def stop(self) -> None:
+        self.dispatcher.stop()
+        self.queue.stop()
+        self.engine.dispose()
+        self.started = False

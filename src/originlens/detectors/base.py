@@ -1,0 +1,127 @@
+"""The detector contract: every detector, pixel model or provenance reader, speaks this.
+
+A detector is a class with metadata (name, version, obsolete, relevance), loads its
+resources lazily on first use and returns typed human/artificial scores. A detector that
+cannot judge an input returns ``unknown=True`` and the verdict logic leaves it out.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Label = Literal["human", "artificial"]
+
+
+@dataclass(frozen=True)
+class MediaInput:
+    """What a detector sees: the raw bytes plus what the media layer already learnt."""
+
+    data: bytes
+    mime_type: str
+    """Sniffed from the content, e.g. ``image/jpeg``; never taken from the client."""
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One detector's judgement of one input.
+
+    ``artificial`` is the probability-like score in [0, 1] that the input is AI-made;
+    ``human`` is always ``1 - artificial``. When ``unknown`` is true the score carries no
+    information and must not be used by any heuristic.
+    """
+
+    model: str
+    artificial: float
+    unknown: bool = False
+    elapsed_time: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    """Free-form evidence shown to the user as ``classification_details``."""
+    forces: Label | None = None
+    """Set when the evidence is strong enough to force the verdict (e.g. a valid C2PA AI
+    assertion). Whether forcing is applied is the verdict layer's decision."""
+    evidence: dict[str, Any] | None = None
+    """Structured evidence that has its own place in the response (e.g. the ``c2pa`` object)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.artificial <= 1.0:
+            raise ValueError(f"{self.model}: artificial score {self.artificial} is outside [0, 1]")
+
+    @property
+    def human(self) -> float:
+        return 1.0 - self.artificial
+
+    @property
+    def label(self) -> Label:
+        return "artificial" if self.artificial > 0.5 else "human"
+
+
+class Detector(ABC):
+    """Base class: subclasses set the metadata and implement ``_load`` and ``_predict``."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    obsolete: ClassVar[bool] = False
+    """Obsolete detectors still run and report, but ``AverageExcludeObsolete`` ignores them."""
+    relevance: ClassVar[float] = 0.5
+    """How much this detector is trusted relative to others, in [0, 1]; ``TopRelevant`` picks the highest."""
+    media_types: ClassVar[tuple[str, ...]] = ("image/",)
+    """MIME prefixes this detector can judge; others get ``unknown``."""
+
+    def __init__(self) -> None:
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def accepts(self, media: MediaInput) -> bool:
+        return media.mime_type.startswith(self.media_types)
+
+    def load(self) -> None:
+        """Load weights or resources once, thread-safely; later calls are free."""
+        if self._loaded:
+            return
+        with self._lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def predict(self, media: MediaInput) -> Prediction:
+        """Judge one input; never raises for a bad input, says ``unknown`` instead."""
+        started = time.perf_counter()
+        if not self.accepts(media):
+            return Prediction(
+                model=self.name,
+                artificial=0.5,
+                unknown=True,
+                details={"reason": f"{self.name} does not judge {media.mime_type}"},
+            )
+        self.load()
+        prediction = self._predict(media)
+        elapsed = time.perf_counter() - started
+        return Prediction(
+            model=prediction.model,
+            artificial=prediction.artificial,
+            unknown=prediction.unknown,
+            elapsed_time=round(elapsed, 6),
+            details=prediction.details,
+            forces=prediction.forces,
+            evidence=prediction.evidence,
+        )
+
+    def _load(self) -> None:  # noqa: B027 - optional hook
+        """Override to load heavy resources; the default has none."""
+
+    @abstractmethod
+    def _predict(self, media: MediaInput) -> Prediction:
+        """Return the judgement; ``elapsed_time`` is filled in by ``predict``."""
+
+    def unknown(self, reason: str, **details: Any) -> Prediction:
+        """A prediction that says this detector cannot judge the input, and why."""
+        return Prediction(model=self.name, artificial=0.5, unknown=True, details={"reason": reason, **details})

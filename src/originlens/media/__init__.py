@@ -1,0 +1,1 @@
+"""Media handling: pure layer (format sniffing, safe decoding, hashing)."""

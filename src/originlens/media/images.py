@@ -1,0 +1,99 @@
+"""Recognise image formats by content and open them safely.
+
+The client's filename and Content-Type are never trusted: the first bytes decide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+ACCEPTED_IMAGE_FORMATS = "PNG, JPEG, GIF, WebP, TIFF"
+
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+)
+
+
+class ImageError(Exception):
+    """Base for image problems; the message is meant for the client."""
+
+
+class ImageTooLargeError(ImageError):
+    """More pixels than allowed: a decompression bomb or simply too big to analyse."""
+
+
+class UndecodableImageError(ImageError):
+    """The bytes look like an image but cannot be decoded."""
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """Return the image MIME type from the first bytes, or None if not an accepted image."""
+    for signature, offset, mime in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    format: str
+    frames: int
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"the image is too large to analyse safely ({exc})") from exc
+    except Exception as exc:
+        raise UndecodableImageError(f"the file could not be read as an image: {exc}") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"the image is {width}x{height} pixels; at most {max_pixels:,} pixels are analysed "
+            "(this also protects against decompression bombs)"
+        )
+    return image
+
+
+def check_image_header(data: bytes, max_pixels: int) -> ImageInfo | None:
+    """Cheap upload-time check: read only the header to refuse decompression bombs.
+
+    Returns None when even the header cannot be parsed; the worker then reports the
+    decoding failure on the result, as for any file that fails later.
+    """
+    try:
+        image = _open(data, max_pixels)
+    except UndecodableImageError:
+        return None
+    return ImageInfo(image.width, image.height, image.format or "", getattr(image, "n_frames", 1))
+
+
+def decode_image(data: bytes, max_pixels: int) -> Image.Image:
+    """Fully decode the (first frame of the) image, raising a readable error if it fails."""
+    image = _open(data, max_pixels)
+    try:
+        image.load()
+    except Exception as exc:
+        raise UndecodableImageError(f"the image data is corrupt or truncated: {exc}") from exc
+    return image

@@ -1,0 +1,1 @@
+"""Use cases. Services never commit: the request or task that calls them owns the transaction."""

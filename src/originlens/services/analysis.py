@@ -1,0 +1,201 @@
+"""The analysis task: run every detector over one stored file and record the verdicts.
+
+A job is the ``analyses`` row itself, so nothing lives only in memory: a worker that dies
+mid-job leaves the row ``running``, and :func:`recover_unfinished` puts it back in the
+queue at the next start, up to ``max_attempts`` times before it is marked errored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from originlens import API_VERSION
+from originlens.detectors.base import MediaInput, Prediction
+from originlens.detectors.registry import DetectorRegistry
+from originlens.media.images import ImageError, decode_image
+from originlens.services import users as users_service
+from originlens.services.classifications import create_delivery
+from originlens.storage import BlobNotFoundError, BlobStore
+from originlens.store.db import after_commit, unit_of_work
+from originlens.store.models import Analysis, Classification, User, utcnow
+from originlens.verdicts.heuristics import ModelScore, compute_all
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisContext:
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    registry: DetectorRegistry
+    max_image_pixels: int
+    max_attempts: int
+    wake_webhooks: Callable[[], None] = lambda: None
+
+
+def recover_unfinished(session: Session) -> list[int]:
+    """Jobs left ``running`` by a dead worker go back to ``new``; returns every job to enqueue."""
+    session.execute(update(Analysis).where(Analysis.state == "running").values(state="new"))
+    return list(session.scalars(select(Analysis.id).where(Analysis.state == "new").order_by(Analysis.id)))
+
+
+def _claim(session: Session, analysis_id: int, max_attempts: int) -> Analysis | None:
+    """Take the job if it is still ``new``; give up on it after too many interrupted attempts."""
+    analysis = session.get(Analysis, analysis_id, with_for_update=True)
+    if analysis is None or analysis.state != "new":
+        return None
+    if analysis.attempts >= max_attempts:
+        _finish_errored(
+            session,
+            analysis,
+            f"The analysis was interrupted {analysis.attempts} time(s) (the worker stopped while working on it) "
+            "and was abandoned. Submit the file again with no_cache=true to retry.",
+        )
+        return None
+    analysis.state = "running"
+    analysis.attempts += 1
+    analysis.started_at = utcnow()
+    return analysis
+
+
+def _prediction_json(prediction: Prediction, obsolete: bool, relevance: float, version: str) -> dict[str, Any]:
+    details = dict(prediction.details)
+    details.setdefault("confidence", round(abs(prediction.artificial - 0.5) * 2, 6))
+    return {
+        "model": prediction.model,
+        "version": version,
+        "unknown": prediction.unknown,
+        "obsolete": obsolete,
+        "relevance": relevance,
+        "elapsed_time": prediction.elapsed_time,
+        "classification": [
+            {"label": "human", "score": round(prediction.human, 6)},
+            {"label": "artificial", "score": round(prediction.artificial, 6)},
+        ],
+        "classification_details": details,
+    }
+
+
+def run_detectors(registry: DetectorRegistry, media: MediaInput) -> list[tuple[Prediction, dict[str, Any]]]:
+    """Every detector's prediction; one that crashes reports ``unknown`` with the reason."""
+    out = []
+    for detector in registry:
+        started = time.perf_counter()
+        try:
+            prediction = detector.predict(media)
+        except Exception as exc:  # a broken detector must not sink the others
+            log.exception("detector %s failed", detector.name)
+            prediction = Prediction(
+                model=detector.name,
+                artificial=0.5,
+                unknown=True,
+                elapsed_time=round(time.perf_counter() - started, 6),
+                details={"reason": f"the detector failed: {type(exc).__name__}: {exc}"},
+            )
+        out.append((prediction, _prediction_json(prediction, detector.obsolete, detector.relevance, detector.version)))
+    return out
+
+
+def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
+    """The task body: claim, analyse outside any transaction, then record the outcome."""
+    with unit_of_work(ctx.sessions) as session:
+        claimed = _claim(session, analysis_id, ctx.max_attempts)
+        if claimed is None:
+            return
+        blob_key, mime, name = claimed.blob_key, claimed.mime_type, claimed.sha256
+
+    try:
+        if blob_key is None:
+            raise BlobNotFoundError("no blob key")
+        data = ctx.blobs.get(blob_key)
+        decode_image(data, ctx.max_image_pixels)
+    except ImageError as exc:
+        _record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.")
+        return
+    except BlobNotFoundError:
+        _record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
+        return
+
+    try:
+        predictions = run_detectors(ctx.registry, MediaInput(data=data, mime_type=mime, name=name))
+        obsolete = {d.name: d.obsolete for d in ctx.registry}
+        relevance = {d.name: d.relevance for d in ctx.registry}
+        scores = [
+            ModelScore(
+                model=p.model,
+                artificial=p.artificial,
+                unknown=p.unknown,
+                obsolete=obsolete.get(p.model, False),
+                relevance=relevance.get(p.model, 0.5),
+            )
+            for p, _ in predictions
+        ]
+        verdicts = [v.to_json() for v in compute_all(scores)]
+        c2pa = next((p.evidence for p, _ in predictions if p.model == "c2pa" and p.evidence), None)
+        forcing = next((p for p, _ in predictions if p.forces and not p.unknown), None)
+    except Exception as exc:
+        log.exception("analysis %s failed", analysis_id)
+        _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
+        return
+
+    with unit_of_work(ctx.sessions) as session:
+        analysis = session.get(Analysis, analysis_id)
+        if analysis is None:  # deleted with its user while running
+            return
+        analysis.results = [j for _, j in predictions]
+        analysis.verdicts = verdicts
+        analysis.c2pa = c2pa
+        analysis.forced_by = {"classification": forcing.forces, "by": forcing.model} if forcing is not None else None
+        analysis.state = "done"
+        analysis.api_version = API_VERSION
+        analysis.finished_at = utcnow()
+        _after_finish(session, ctx, analysis)
+
+
+def _record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:
+    with unit_of_work(ctx.sessions) as session:
+        analysis = session.get(Analysis, analysis_id)
+        if analysis is not None:
+            _finish_errored(session, analysis, message)
+            _after_finish(session, ctx, analysis)
+
+
+def _finish_errored(session: Session, analysis: Analysis, message: str) -> None:
+    """Errored analyses refund what their submissions were charged."""
+    analysis.state = "errored"
+    analysis.errors = message
+    analysis.api_version = API_VERSION
+    analysis.finished_at = utcnow()
+    for classification in session.scalars(
+        select(Classification).where(Classification.analysis_id == analysis.id)
+    ).unique():
+        if classification.credits_charged:
+            user = session.get(User, classification.user_id)
+            if user is not None:
+                users_service.refund(user, classification.credits_charged)
+            classification.credits_charged = 0.0
+
+
+def _after_finish(session: Session, ctx: AnalysisContext, analysis: Analysis) -> None:
+    """Queue the webhooks of every submission waiting on this analysis; drop unwanted files."""
+    waiting = session.scalars(
+        select(Classification).where(Classification.analysis_id == analysis.id, Classification.webhook_url.is_not(None))
+    ).unique()
+    queued = False
+    for classification in waiting:
+        create_delivery(session, classification)
+        queued = True
+    owner = session.get(User, analysis.user_id) if analysis.user_id else None
+    if owner is not None and not owner.save_files and analysis.blob_key:
+        key = analysis.blob_key
+        analysis.blob_key = None
+        after_commit(session, lambda: ctx.blobs.delete(key))
+    if queued:
+        after_commit(session, ctx.wake_webhooks)

@@ -1,0 +1,325 @@
+"""Submitting images, reading results, overrides: the classification use cases."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from originlens.errors import (
+    FieldValidationError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from originlens.media.images import (
+    ACCEPTED_IMAGE_FORMATS,
+    ImageTooLargeError,
+    check_image_header,
+    sha256_hex,
+    sniff_image_type,
+)
+from originlens.services import users as users_service
+from originlens.storage import BlobStore
+from originlens.store.db import after_commit
+from originlens.store.models import Analysis, Classification, Override, User, WebhookDelivery
+from originlens.verdicts.heuristics import HEURISTICS
+
+MAX_BATCH_IDENTIFIERS = 100
+CACHE_OPTION_FIELDS = ("with_heatmap", "with_morphing", "with_tampering", "with_nsfw")
+"""Options that change what is analysed; ``prevent_c2pa_forces`` only changes how the
+verdict is read, so it is applied per submission and does not split the cache."""
+
+
+@dataclass
+class SubmitOptions:
+    with_morphing: bool = False
+    with_tampering: bool = False
+    with_heatmap: bool = False
+    with_nsfw: bool = False
+    no_cache: bool = False
+    prevent_c2pa_forces: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SubmitContext:
+    """What the submit use case needs from the composition root."""
+
+    blobs: BlobStore
+    detectors_fingerprint: str
+    max_upload_bytes: int
+    max_image_pixels: int
+    enqueue: Callable[[int], None]
+    wake_webhooks: Callable[[], None] = field(default=lambda: None)
+
+
+def _cache_key(sha256: str, options: SubmitOptions, fingerprint: str) -> str:
+    analysed = {name: getattr(options, name) for name in CACHE_OPTION_FIELDS}
+    raw = json.dumps([sha256, analysed, fingerprint], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _unsupported_option_notes(options: SubmitOptions) -> list[str]:
+    """Options accepted and recorded whose analysis this version does not have yet."""
+    notes = []
+    if options.with_heatmap:
+        notes.append("with_heatmap: no heatmap model is installed yet, so no heatmap was made (has_heatmap is false).")
+    if options.with_morphing:
+        notes.append("with_morphing: no face-morphing model is installed yet, so morphing was not analysed.")
+    if options.with_tampering:
+        notes.append("with_tampering: no tampering model is installed yet, so tampering was not analysed.")
+    if options.with_nsfw:
+        notes.append("with_nsfw: no NSFW model is installed yet, so is_nsfw is null (not determined).")
+    return notes
+
+
+def validate_image_upload(data: bytes, max_upload_bytes: int, max_image_pixels: int) -> str:
+    """Upload-time checks, by content only; returns the sniffed MIME type."""
+    if len(data) > max_upload_bytes:
+        raise PayloadTooLargeError(f"The image must not be larger than {max_upload_bytes // (1024 * 1024)} MB.")
+    if not data:
+        raise FieldValidationError("image", "The image file is empty.")
+    mime = sniff_image_type(data[:32])
+    if mime is None:
+        raise UnsupportedMediaTypeError(
+            f"The file is not an image this service accepts. Accepted formats: {ACCEPTED_IMAGE_FORMATS}."
+        )
+    try:
+        check_image_header(data, max_image_pixels)
+    except ImageTooLargeError as exc:
+        raise PayloadTooLargeError(f"The image is refused: {exc}.") from exc
+    return mime
+
+
+def submit_image(
+    session: Session,
+    ctx: SubmitContext,
+    user: User,
+    *,
+    data: bytes,
+    name: str,
+    options: SubmitOptions,
+    ref_id: str | None = None,
+    webhook_url: str | None = None,
+) -> Classification:
+    """Record a submission; reuse a finished or running analysis of the same bytes and options.
+
+    The analysis job is enqueued only after the caller commits.
+    """
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    mime = validate_image_upload(data, ctx.max_upload_bytes, ctx.max_image_pixels)
+    sha256 = sha256_hex(data)
+    cache_key = _cache_key(sha256, options, ctx.detectors_fingerprint)
+
+    analysis = None
+    if not options.no_cache:
+        analysis = session.scalar(
+            select(Analysis)
+            .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
+            .order_by(Analysis.id.desc())
+            .limit(1)
+        )
+    cached = analysis is not None
+    charged = 0.0
+    if analysis is None:
+        charged = users_service.analysis_cost(user, options.as_dict())
+        users_service.charge(user, charged)
+        analysis = Analysis(
+            user_id=user.id,
+            media_type="image",
+            sha256=sha256,
+            cache_key=cache_key,
+            mime_type=mime,
+            blob_key=None,
+            options=options.as_dict(),
+            notes=_unsupported_option_notes(options),
+        )
+        session.add(analysis)
+        session.flush()
+        analysis.blob_key = f"media/{analysis.id:012d}-{sha256}"
+        ctx.blobs.put(analysis.blob_key, data)
+        analysis_id = analysis.id
+        after_commit(session, lambda: ctx.enqueue(analysis_id))
+
+    classification = Classification(
+        identifier=secrets.token_hex(32),
+        user_id=user.id,
+        analysis_id=analysis.id,
+        name=(name or "image")[:500],
+        ref_id=ref_id,
+        options=options.as_dict(),
+        webhook_url=webhook_url,
+        cached=cached,
+        credits_charged=charged,
+    )
+    session.add(classification)
+    session.flush()
+    if webhook_url and analysis.state in ("done", "errored"):
+        create_delivery(session, classification)
+        after_commit(session, ctx.wake_webhooks)
+    return classification
+
+
+def create_delivery(session: Session, classification: Classification) -> WebhookDelivery:
+    assert classification.webhook_url
+    delivery = WebhookDelivery(
+        classification_id=classification.id, url=classification.webhook_url, msg_id="msg_" + secrets.token_hex(16)
+    )
+    session.add(delivery)
+    return delivery
+
+
+def get_classification(session: Session, user: User, identifier: str) -> Classification:
+    """The caller's own classification; another user's is indistinguishable from a missing one."""
+    row = session.scalar(
+        select(Classification).where(Classification.identifier == identifier, Classification.user_id == user.id)
+    )
+    if row is None:
+        raise NotFoundError(f"No classification with identifier {identifier}.")
+    return row
+
+
+def get_many(session: Session, user: User, identifiers: Sequence[str]) -> list[Classification]:
+    """The caller's classifications among ``identifiers``, in the order asked; unknown ones are left out."""
+    if len(identifiers) > MAX_BATCH_IDENTIFIERS:
+        raise FieldValidationError(
+            "identifiers", f"The identifiers may not have more than {MAX_BATCH_IDENTIFIERS} items."
+        )
+    rows = session.scalars(
+        select(Classification).where(Classification.identifier.in_(set(identifiers)), Classification.user_id == user.id)
+    ).unique()
+    by_id = {row.identifier: row for row in rows}
+    seen: set[str] = set()
+    ordered = []
+    for identifier in identifiers:
+        if identifier in by_id and identifier not in seen:
+            ordered.append(by_id[identifier])
+            seen.add(identifier)
+    return ordered
+
+
+def list_own(
+    session: Session, user: User, *, ref_id: str | None, page: int, per_page: int
+) -> tuple[list[Classification], int]:
+    from sqlalchemy import func
+
+    query = select(Classification).where(Classification.user_id == user.id)
+    if ref_id is not None:
+        query = query.where(Classification.ref_id == ref_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Classification.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).unique()
+    return list(rows), total
+
+
+def override(session: Session, user: User, sha256: str, label: str, media_type: str = "image") -> Override:
+    """Force the label on every one of the caller's results with this hash."""
+    if label not in ("human", "artificial"):
+        raise FieldValidationError("classification", "The classification must be human or artificial.")
+    exists = session.scalar(
+        select(Analysis.id)
+        .join(Classification, Classification.analysis_id == Analysis.id)
+        .where(Classification.user_id == user.id, Analysis.sha256 == sha256, Analysis.media_type == media_type)
+        .limit(1)
+    )
+    if exists is None:
+        raise NotFoundError(f"No {media_type} with hash {sha256} among your classifications.")
+    row = session.scalar(
+        select(Override).where(
+            Override.user_id == user.id, Override.sha256 == sha256, Override.media_type == media_type
+        )
+    )
+    if row is None:
+        row = Override(user_id=user.id, sha256=sha256, media_type=media_type, classification=label)
+        session.add(row)
+    else:
+        row.classification = label
+    session.flush()
+    return row
+
+
+def overrides_for(session: Session, user_id: int, hashes: set[str]) -> dict[str, str]:
+    if not hashes:
+        return {}
+    rows = session.execute(
+        select(Override.sha256, Override.classification).where(
+            Override.user_id == user_id, Override.sha256.in_(hashes), Override.media_type == "image"
+        )
+    )
+    return {sha: label for sha, label in rows}
+
+
+def build_response(
+    classification: Classification, user: User, forced_label: str | None, public_url: str
+) -> dict[str, Any]:
+    """The identifAI ``ImageResponse`` for one submission, as the client sees it now."""
+    analysis = classification.analysis
+    status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
+    body: dict[str, Any] = {
+        "hash": analysis.sha256,
+        "identifier": classification.identifier,
+        "api_version": analysis.api_version,
+        "status": status,
+        "errors": analysis.errors,
+        "name": classification.name,
+        "ref_id": classification.ref_id,
+        "result_url": f"{public_url.rstrip('/')}/api/classification/{classification.identifier}",
+        "c2pa": analysis.c2pa,
+        "has_heatmap": analysis.heatmap_blob_key is not None,
+        "force_classification": forced_label,
+        "verdicts": analysis.verdicts or [],
+        "results": analysis.results or [],
+        "details": [],
+        "cached": classification.cached,
+        "options": classification.options,
+        "notes": list(analysis.notes or []),
+        "created_at": classification.created_at.isoformat(),
+    }
+    if classification.options.get("with_nsfw"):
+        body["is_nsfw"] = analysis.is_nsfw
+    verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
+    if verdict is not None:
+        body["verdict"] = verdict
+    return body
+
+
+def select_verdict(
+    analysis: Analysis, heuristic: str, options: dict[str, Any], forced_label: str | None
+) -> dict[str, Any] | None:
+    """The user's heuristic's verdict, then forced by C2PA evidence, then by the user's override.
+
+    ``verdicts`` always keep the detectors' own view; only ``verdict`` is forced, and says why.
+    """
+    if analysis.state != "done" or not analysis.verdicts:
+        return None
+    heuristic = heuristic if heuristic in HEURISTICS else HEURISTICS[0]
+    base = next((v for v in analysis.verdicts if v["heuristic"] == heuristic), analysis.verdicts[0])
+    verdict = dict(base)
+    if forced_label:
+        verdict.update(classification=forced_label, confidence=1.0, forced_by="override")
+        verdict.pop("unknown", None)
+    elif analysis.forced_by and not options.get("prevent_c2pa_forces"):
+        verdict.update(
+            classification=analysis.forced_by["classification"],
+            confidence=1.0,
+            forced_by=analysis.forced_by["by"],
+        )
+        verdict.pop("unknown", None)
+    return verdict
+
+
+def render(session: Session, user: User, rows: Sequence[Classification], public_url: str) -> list[dict[str, Any]]:
+    forced = overrides_for(session, user.id, {row.analysis.sha256 for row in rows})
+    return [build_response(row, user, forced.get(row.analysis.sha256), public_url) for row in rows]

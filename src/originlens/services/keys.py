@@ -1,0 +1,47 @@
+"""API keys: shown once, stored only as an HMAC keyed with the server secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from originlens.store.models import ApiKey, User, utcnow
+
+KEY_PREFIX = "ol_"
+
+
+def digest(secret_key: str, api_key: str) -> str:
+    return hmac.new(secret_key.encode(), api_key.encode(), hashlib.sha256).hexdigest()
+
+
+def create_key(session: Session, user: User, secret_key: str) -> str:
+    """Create a key for ``user`` and return it in clear: the only time it is ever visible."""
+    plain = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(user_id=user.id, prefix=plain[:10], digest=digest(secret_key, plain)))
+    session.flush()
+    return plain
+
+
+def rotate_keys(session: Session, user: User, secret_key: str) -> str:
+    """Revoke every live key of ``user`` and issue a new one."""
+    session.execute(
+        update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return create_key(session, user, secret_key)
+
+
+def authenticate(session: Session, secret_key: str, api_key: str | None) -> User | None:
+    if not api_key:
+        return None
+    row = session.execute(
+        select(ApiKey).where(ApiKey.digest == digest(secret_key, api_key), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    return row.user if row else None
+
+
+def list_keys(session: Session, user: User) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.id)))

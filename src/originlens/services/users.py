@@ -1,0 +1,221 @@
+"""Accounts: users, partners (who manage their own users), pricing plans and credits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from originlens.errors import (
+    ConflictError,
+    FieldValidationError,
+    ForbiddenError,
+    InsufficientCreditsError,
+    NotFoundError,
+)
+from originlens.store.models import Pricing, User, utcnow
+from originlens.verdicts.heuristics import HEURISTICS
+from originlens.webhooks.signing import generate_secret
+
+DEFAULT_PRICING_SKU = "standard"
+USER_ORDER_FIELDS = ("id", "name", "email", "created_at", "updated_at", "balance")
+OPTION_FIELDS = ("with_heatmap", "with_morphing", "with_tampering", "with_nsfw")
+
+
+def ensure_default_pricing(session: Session) -> Pricing:
+    """The plan new users get unless told otherwise: 1 credit an image, 1 per extra analysis."""
+    plan = session.scalar(select(Pricing).where(Pricing.sku == DEFAULT_PRICING_SKU))
+    if plan is None:
+        plan = Pricing(name="Standard", sku=DEFAULT_PRICING_SKU, image_cost=1.0, option_cost=1.0)
+        session.add(plan)
+        session.flush()
+    return plan
+
+
+def list_pricings(session: Session) -> list[Pricing]:
+    return list(session.scalars(select(Pricing).order_by(Pricing.id)))
+
+
+@dataclass
+class UserFields:
+    """What a partner (or the operator) may set on a user."""
+
+    name: str
+    email: str
+    heuristic: str
+    pricing_id: int | None = None
+    readonly: bool | None = None
+    newsletter: bool | None = None
+    save_files: bool | None = None
+    balance: float | None = None
+    is_partner: bool | None = None
+
+
+def _validate(session: Session, fields: UserFields, existing: User | None) -> Pricing:
+    if not fields.name.strip():
+        raise FieldValidationError("name", "The name field is required.")
+    if "@" not in fields.email or fields.email.startswith("@") or fields.email.endswith("@"):
+        raise FieldValidationError("email", "The email must be a valid email address.")
+    if fields.heuristic not in HEURISTICS:
+        raise FieldValidationError("heuristic", f"The heuristic must be one of: {', '.join(HEURISTICS)}.")
+    clash = session.scalar(select(User).where(func.lower(User.email) == fields.email.lower()))
+    if clash is not None and (existing is None or clash.id != existing.id):
+        raise FieldValidationError("email", "The email has already been taken.")
+    if fields.pricing_id is None:
+        return ensure_default_pricing(session)
+    plan = session.get(Pricing, fields.pricing_id)
+    if plan is None:
+        raise FieldValidationError("pricing_id", f"The selected pricing_id {fields.pricing_id} is invalid.")
+    return plan
+
+
+def create_user(
+    session: Session, fields: UserFields, *, partner: User | None = None, accept_terms: bool = False
+) -> User:
+    plan = _validate(session, fields, None)
+    user = User(
+        name=fields.name.strip(),
+        email=fields.email.strip(),
+        heuristic=fields.heuristic,
+        pricing_id=plan.id,
+        readonly=bool(fields.readonly),
+        newsletter=bool(fields.newsletter),
+        save_files=True if fields.save_files is None else fields.save_files,
+        balance=fields.balance,
+        is_partner=bool(fields.is_partner),
+        partner_id=partner.id if partner else None,
+        webhook_secret=generate_secret(),
+        terms_accepted_at=utcnow() if accept_terms else None,
+    )
+    session.add(user)
+    session.flush()
+    session.refresh(user)
+    return user
+
+
+def update_user(session: Session, user: User, fields: UserFields) -> User:
+    plan = _validate(session, fields, user)
+    user.name = fields.name.strip()
+    user.email = fields.email.strip()
+    user.heuristic = fields.heuristic
+    user.pricing_id = plan.id
+    for attr in ("readonly", "newsletter", "save_files", "balance"):
+        value = getattr(fields, attr)
+        if value is not None:
+            setattr(user, attr, value)
+    user.updated_at = utcnow()
+    session.flush()
+    session.refresh(user)
+    return user
+
+
+def require_partner(user: User) -> None:
+    if not user.is_partner:
+        raise ForbiddenError()
+
+
+def get_managed_user(session: Session, partner: User, user_id: int) -> User:
+    """A user of this partner's partnership; anyone else's users do not exist for it."""
+    require_partner(partner)
+    user = session.get(User, user_id)
+    if user is None or user.partner_id != partner.id:
+        raise NotFoundError(f"No user {user_id} in your partnership.")
+    return user
+
+
+def upsert_managed_user(session: Session, partner: User, user_id: int | None, fields: UserFields) -> User:
+    require_partner(partner)
+    if user_id is None:
+        fields.is_partner = False
+        return create_user(session, fields, partner=partner)
+    return update_user(session, get_managed_user(session, partner, user_id), fields)
+
+
+@dataclass
+class Page:
+    items: list[User]
+    total: int
+    per_page: int
+    current_page: int
+
+    @property
+    def last_page(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+def search_managed_users(
+    session: Session,
+    partner: User,
+    *,
+    search: str | None = None,
+    pricing_id: int | None = None,
+    order: str = "id",
+    direction: str = "asc",
+    per_page: int | None = None,
+    page: int = 1,
+) -> Page:
+    require_partner(partner)
+    if order not in USER_ORDER_FIELDS:
+        raise FieldValidationError("order", f"The order must be one of: {', '.join(USER_ORDER_FIELDS)}.")
+    if direction not in ("asc", "desc"):
+        raise FieldValidationError("direction", "The direction must be asc or desc.")
+    query = select(User).where(User.partner_id == partner.id)
+    if search:
+        like = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(User.name).like(like), func.lower(User.email).like(like)))
+    if pricing_id is not None:
+        query = query.where(User.pricing_id == pricing_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    column = getattr(User, order)
+    query = query.order_by(column.desc() if direction == "desc" else column.asc(), User.id.asc())
+    if per_page:
+        query = query.offset((page - 1) * per_page).limit(per_page)
+    items = list(session.scalars(query).unique())
+    return Page(items=items, total=total, per_page=per_page or max(total, 1), current_page=page if per_page else 1)
+
+
+def delete_user(session: Session, user: User) -> None:
+    """Delete an account and everything it owns (classifications, analyses, overrides, keys)."""
+    has_users = session.scalar(select(func.count()).select_from(User).where(User.partner_id == user.id))
+    if has_users:
+        raise ConflictError(f"This partner still manages {has_users} user(s); delete or move them first.")
+    session.delete(user)
+    session.flush()
+
+
+def accept_terms(user: User) -> None:
+    if user.terms_accepted_at is None:
+        user.terms_accepted_at = utcnow()
+
+
+def analysis_cost(user: User, options: dict[str, Any]) -> float:
+    """Credits one new analysis costs this user, by pricing plan and options asked for."""
+    plan = user.pricing
+    if plan is None:
+        return 1.0
+    extras = sum(1 for name in OPTION_FIELDS if options.get(name))
+    return plan.image_cost + plan.option_cost * extras
+
+
+def charge(user: User, amount: float) -> None:
+    """Take credits; a ``None`` balance means unlimited and is only counted."""
+    if amount <= 0:
+        return
+    if user.balance is not None:
+        if user.balance < amount:
+            raise InsufficientCreditsError(
+                f"This analysis costs {amount:g} credits and {user.balance:g} are available."
+            )
+        user.balance -= amount
+    user.total_spent += amount
+
+
+def refund(user: User, amount: float) -> None:
+    if amount <= 0:
+        return
+    if user.balance is not None:
+        user.balance += amount
+    user.total_spent = max(0.0, user.total_spent - amount)

@@ -1,0 +1,106 @@
+"""Service settings, read from ``ORIGINLENS_*`` environment variables (or a ``.env`` file).
+
+Backends are chosen by URL: ``database_url`` (sqlite:/// or postgresql+psycopg://),
+``storage_url`` (file:// today), ``queue_url`` (``inprocess://`` today), ``ratelimit_url``
+(``memory://`` or ``redis://``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
+
+MB = 1024 * 1024
+
+
+def _default_trust_list() -> str | None:
+    """The official C2PA trust list shipped beside the repo, when it is there."""
+    candidate = Path(__file__).resolve().parents[3] / "shared" / "c2pa" / "C2PA-TRUST-LIST.pem"
+    return str(candidate) if candidate.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORIGINLENS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path(".data")
+    database_url: str | None = None
+    """Defaults to a SQLite file in ``data_dir``."""
+    storage_url: str | None = None
+    """Defaults to ``file://<data_dir>/blobs``."""
+    queue_url: str = "inprocess://"
+    ratelimit_url: str = "memory://"
+
+    secret_key: str | None = None
+    """Keys API keys' stored hashes. Generated into ``data_dir/secret.key`` when unset."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base of ``result_url`` links."""
+
+    workers: int = Field(default=2, ge=0)
+    """In-process analysis threads; 0 starts none (a separate worker process does the work)."""
+    job_max_attempts: int = Field(default=3, ge=1)
+    """A job whose worker died this many times is marked errored instead of retried forever."""
+
+    max_upload_bytes: int = 50 * MB
+    max_image_pixels: int = 100_000_000
+    """Decompression-bomb guard: images with more pixels are refused."""
+
+    url_fetch_timeout_s: float = 20.0
+    url_fetch_max_redirects: int = 3
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
+    """CIDRs that file_url and webhook_url may reach even though they are private/loopback."""
+
+    webhook_timeout_s: float = 10.0
+    webhook_max_attempts: int = 6
+    webhook_backoff_base_s: float = 5.0
+    webhook_backoff_factor: float = 3.0
+
+    ratelimit_enabled: bool = True
+    ratelimit_get: str = "2/second;60/minute"
+    ratelimit_post: str = "1/second;30/minute"
+
+    default_heuristic: str = DEFAULT_HEURISTIC
+    c2pa_trust_anchors: str | None = Field(default_factory=_default_trust_list)
+    extra_detectors: list[str] = Field(default_factory=list)
+    """Dotted paths ``module:Class`` of extra detector classes to register (plugins)."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "originlens@localhost"
+
+    @field_validator("default_heuristic")
+    @classmethod
+    def _known_heuristic(cls, value: str) -> str:
+        if value not in HEURISTICS:
+            raise ValueError(f"unknown heuristic {value!r}; choose one of {', '.join(HEURISTICS)}")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'originlens.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'blobs').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        import secrets
+
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
