@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.services import keys as keys_service
 from originlens.services import users as users_service
@@ -21,12 +22,12 @@ app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 
 
-def _sessions(settings: Settings):  # type: ignore[no-untyped-def]
+def _sessions(settings: Settings) -> sessionmaker[Session]:
     migrate(settings.resolved_database_url)
     return make_session_factory(make_engine(settings.resolved_database_url))
 
 
-def _find(session, id_or_email: str) -> User:  # type: ignore[no-untyped-def]
+def _find(session: Session, id_or_email: str) -> User:
     query = select(User).where(
         User.id == int(id_or_email) if id_or_email.isdigit() else func.lower(User.email) == id_or_email.lower()
     )

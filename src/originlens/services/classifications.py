@@ -274,7 +274,6 @@ def build_response(
         "status": status,
         "errors": analysis.errors,
         "name": classification.name,
-        "ref_id": classification.ref_id,
         "result_url": f"{public_url.rstrip('/')}/api/classification/{classification.identifier}",
         "c2pa": analysis.c2pa,
         "has_heatmap": analysis.heatmap_blob_key is not None,
@@ -287,6 +286,8 @@ def build_response(
         "notes": list(analysis.notes or []),
         "created_at": classification.created_at.isoformat(),
     }
+    if classification.ref_id is not None:  # the vendor schema types ref_id as a string, never null
+        body["ref_id"] = classification.ref_id
     if classification.options.get("with_nsfw"):
         body["is_nsfw"] = analysis.is_nsfw
     verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
