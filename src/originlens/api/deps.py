@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,14 +17,21 @@ from originlens.store.db import commit
 from originlens.store.models import User
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request owns the transaction: commit when the handler returns, before the response."""
-    session = get_container(request).sessions()
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request owns the transaction: commit when the handler returns, before the response.
+
+    Async so that it costs no threadpool hop: opening a session does no I/O, and the
+    commit of a short transaction is quick. Handlers that do slow work (reading uploads,
+    fetching URLs, writing blobs) are sync and run in the threadpool; read handlers are
+    async and do their few indexed queries inline.
+    """
+    container: Container = request.app.state.container
+    session = container.sessions()
     try:
         yield session
         commit(session)
@@ -40,7 +47,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def _authenticate(request: Request, session: Session, require_terms: bool) -> User:
-    container = get_container(request)
+    container: Container = request.app.state.container
     api_key = request.headers.get("x-api-key")
     user = keys_service.authenticate(session, container.secret_key, api_key)
     if user is None:
@@ -56,11 +63,11 @@ def _authenticate(request: Request, session: Session, require_terms: bool) -> Us
     return user
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+async def current_user(request: Request, session: SessionDep) -> User:
     return _authenticate(request, session, require_terms=True)
 
 
-def current_user_any_terms(request: Request, session: SessionDep) -> User:
+async def current_user_any_terms(request: Request, session: SessionDep) -> User:
     return _authenticate(request, session, require_terms=False)
 
 

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, select
+from sqlalchemy.orm import Session, contains_eager
 
 from originlens.errors import (
     FieldValidationError,
@@ -180,14 +180,41 @@ def create_delivery(session: Session, classification: Classification) -> Webhook
     return delivery
 
 
-def get_classification(session: Session, user: User, identifier: str) -> Classification:
-    """The caller's own classification; another user's is indistinguishable from a missing one."""
-    row = session.scalar(
-        select(Classification).where(Classification.identifier == identifier, Classification.user_id == user.id)
+# One query for the hottest read: the submission, its analysis and the caller's override.
+_ONE_WITH_OVERRIDE = (
+    select(Classification, Override.classification)
+    .join(Classification.analysis)
+    .outerjoin(
+        Override,
+        and_(
+            Override.user_id == Classification.user_id,
+            Override.sha256 == Analysis.sha256,
+            Override.media_type == Analysis.media_type,
+        ),
     )
+    .options(contains_eager(Classification.analysis))
+    .where(Classification.identifier == bindparam("identifier"), Classification.user_id == bindparam("user_id"))
+)
+
+
+def get_with_override(session: Session, user: User, identifier: str) -> tuple[Classification, str | None]:
+    """The caller's own classification and the label it forced on that hash, if any.
+
+    Another user's classification is indistinguishable from a missing one.
+    """
+    row = session.execute(_ONE_WITH_OVERRIDE, {"identifier": identifier, "user_id": user.id}).one_or_none()
     if row is None:
         raise NotFoundError(f"No classification with identifier {identifier}.")
-    return row
+    return row[0], row[1]
+
+
+def get_classification(session: Session, user: User, identifier: str) -> Classification:
+    return get_with_override(session, user, identifier)[0]
+
+
+def render_one(session: Session, user: User, identifier: str, public_url: str) -> dict[str, Any]:
+    classification, forced = get_with_override(session, user, identifier)
+    return build_response(classification, user, forced, public_url)
 
 
 def get_many(session: Session, user: User, identifiers: Sequence[str]) -> list[Classification]:

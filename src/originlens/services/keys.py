@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from originlens.store.models import ApiKey, User, utcnow
@@ -34,13 +34,18 @@ def rotate_keys(session: Session, user: User, secret_key: str) -> str:
     return create_key(session, user, secret_key)
 
 
+# Built once: authentication runs on every request, and a prebuilt statement's cache key is memoized.
+_USER_BY_KEY_DIGEST = (
+    select(User)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None))
+)
+
+
 def authenticate(session: Session, secret_key: str, api_key: str | None) -> User | None:
     if not api_key:
         return None
-    row = session.execute(
-        select(ApiKey).where(ApiKey.digest == digest(secret_key, api_key), ApiKey.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    return row.user if row else None
+    return session.scalars(_USER_BY_KEY_DIGEST, {"digest": digest(secret_key, api_key)}).one_or_none()
 
 
 def list_keys(session: Session, user: User) -> list[ApiKey]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from originlens.errors import (
     ConflictError,
@@ -173,7 +173,7 @@ def search_managed_users(
     query = query.order_by(column.desc() if direction == "desc" else column.asc(), User.id.asc())
     if per_page:
         query = query.offset((page - 1) * per_page).limit(per_page)
-    items = list(session.scalars(query).unique())
+    items = list(session.scalars(query.options(selectinload(User.pricing), selectinload(User.partner))))
     return Page(items=items, total=total, per_page=per_page or max(total, 1), current_page=page if per_page else 1)
 
 

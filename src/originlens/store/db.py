@@ -15,7 +15,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and enforced foreign keys."""
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}  # a local file needs no ping
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

@@ -71,8 +71,9 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    pricing: Mapped[Pricing | None] = relationship(lazy="joined")
-    partner: Mapped[User | None] = relationship(remote_side=[id], lazy="joined", join_depth=2)
+    # loaded on access only: authentication, on every request, needs neither
+    pricing: Mapped[Pricing | None] = relationship()
+    partner: Mapped[User | None] = relationship(remote_side=[id])
 
 
 class ApiKey(Base):

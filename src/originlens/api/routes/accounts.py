@@ -85,7 +85,7 @@ def _fields(
 
 
 @router.post("/partner/user", summary="Create or update a user of your partnership")
-def partner_upsert_user(
+async def partner_upsert_user(
     session: SessionDep,
     partner: UserDep,
     name: UserForm,
@@ -107,7 +107,7 @@ def partner_upsert_user(
 
 
 @router.get("/partner/users", summary="Search the users of your partnership")
-def partner_users(
+async def partner_users(
     session: SessionDep,
     partner: UserDep,
     search: str | None = None,
@@ -155,7 +155,7 @@ def partner_send_creation_email(
 
 
 @router.get("/partner/pricings", summary="List pricing plans")
-def partner_pricings(session: SessionDep, partner: UserDep) -> list[dict[str, Any] | None]:
+async def partner_pricings(session: SessionDep, partner: UserDep) -> list[dict[str, Any] | None]:
     service.require_partner(partner)
     return [pricing_json(p) for p in service.list_pricings(session)]
 
@@ -185,29 +185,31 @@ def create_user(
 
 
 @router.delete("/user", summary="Delete your own account, or (partners) one of your users")
-def delete_user(session: SessionDep, caller: UserAnyTermsDep, id: Annotated[int | None, Query()] = None) -> Response:
+async def delete_user(
+    session: SessionDep, caller: UserAnyTermsDep, id: Annotated[int | None, Query()] = None
+) -> Response:
     target = caller if id is None or id == caller.id else service.get_managed_user(session, caller, id)
     service.delete_user(session, target)
     return Response(status_code=204)
 
 
 @router.get("/user", summary="Your own profile, with the secret that signs your webhooks")
-def get_me(caller: UserAnyTermsDep) -> dict[str, Any]:
+async def get_me(caller: UserAnyTermsDep) -> dict[str, Any]:
     return {"data": {**user_json(caller), "webhook_secret": caller.webhook_secret}}
 
 
 @router.post("/user/webhook_secret", summary="Replace the secret that signs your webhooks")
-def rotate_webhook_secret(caller: UserDep) -> dict[str, Any]:
+async def rotate_webhook_secret(caller: UserDep) -> dict[str, Any]:
     caller.webhook_secret = generate_secret()
     return {"data": {**user_json(caller), "webhook_secret": caller.webhook_secret}}
 
 
 @router.post("/user/accept_terms", summary="Accept the terms of service")
-def accept_terms(caller: UserAnyTermsDep) -> dict[str, Any]:
+async def accept_terms(caller: UserAnyTermsDep) -> dict[str, Any]:
     service.accept_terms(caller)
     return {"data": user_json(caller)}
 
 
 @router.get("/user/credits", summary="Your credits")
-def credits(caller: UserDep) -> dict[str, Any]:
+async def credits(caller: UserDep) -> dict[str, Any]:
     return {"available_credits": caller.balance, "total_spent": caller.total_spent}

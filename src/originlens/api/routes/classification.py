@@ -131,17 +131,16 @@ def submit_image_from_url(
 
 
 def _render_one(session: SessionDep, container: Container, user: UserDep, identifier: str) -> Response:
-    row = service.get_classification(session, user, identifier)
-    return _json(service.render(session, user, [row], container.settings.public_url)[0])
+    return _json(service.render_one(session, user, identifier, container.settings.public_url))
 
 
 @router.get("/classification/{identifier}", summary="Get single image classification result")
-def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+async def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _render_one(session, container, user, identifier)
 
 
 @router.get("/classification_image/{identifier}", include_in_schema=False)
-def get_result_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+async def get_result_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _render_one(session, container, user, identifier)
 
 
@@ -184,7 +183,7 @@ PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
 
 
 @router.get("/classifications", summary="Get several image results, or list your own")
-def list_results(
+async def list_results(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
@@ -200,7 +199,7 @@ def list_results(
 
 
 @router.get("/classifications_image", include_in_schema=False)
-def list_results_alias(
+async def list_results_alias(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
@@ -223,12 +222,12 @@ def _heatmap(session: SessionDep, container: Container, user: UserDep, identifie
 
 
 @router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
-def get_heatmap(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+async def get_heatmap(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _heatmap(session, container, user, identifier)
 
 
 @router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
-def get_heatmap_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+async def get_heatmap_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _heatmap(session, container, user, identifier)
 
 
@@ -237,6 +236,6 @@ class OverrideRequest(BaseModel):
 
 
 @router.post("/classification/{hash}/override", summary="Override image classification")
-def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
+async def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = service.override(session, user, hash.lower(), body.classification, "image")
     return {"classification": row.classification, "type": "image", "hash": row.sha256}
