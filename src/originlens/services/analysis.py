@@ -47,22 +47,28 @@ def recover_unfinished(session: Session) -> list[int]:
 
 
 def _claim(session: Session, analysis_id: int, max_attempts: int) -> Analysis | None:
-    """Take the job if it is still ``new``; give up on it after too many interrupted attempts."""
-    analysis = session.get(Analysis, analysis_id, with_for_update=True)
-    if analysis is None or analysis.state != "new":
-        return None
-    if analysis.attempts >= max_attempts:
+    """Take the job if it is still ``new``, atomically, so two workers never both run it.
+
+    A job already interrupted ``max_attempts`` times is marked errored instead.
+    """
+    claimed = session.execute(
+        update(Analysis)
+        .where(Analysis.id == analysis_id, Analysis.state == "new", Analysis.attempts < max_attempts)
+        .values(state="running", attempts=Analysis.attempts + 1, started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    analysis = session.get(Analysis, analysis_id, populate_existing=True)
+    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+        return analysis
+    if analysis is not None and analysis.state == "new":
         _finish_errored(
             session,
             analysis,
             f"The analysis was interrupted {analysis.attempts} time(s) (the worker stopped while working on it) "
             "and was abandoned. Submit the file again with no_cache=true to retry.",
         )
-        return None
-    analysis.state = "running"
-    analysis.attempts += 1
-    analysis.started_at = utcnow()
-    return analysis
+        _after_finish(session, None, analysis)
+    return None
 
 
 def _prediction_json(prediction: Prediction, obsolete: bool, relevance: float, version: str) -> dict[str, Any]:
@@ -183,7 +189,7 @@ def _finish_errored(session: Session, analysis: Analysis, message: str) -> None:
             classification.credits_charged = 0.0
 
 
-def _after_finish(session: Session, ctx: AnalysisContext, analysis: Analysis) -> None:
+def _after_finish(session: Session, ctx: AnalysisContext | None, analysis: Analysis) -> None:
     """Queue the webhooks of every submission waiting on this analysis; drop unwanted files."""
     waiting = session.scalars(
         select(Classification).where(Classification.analysis_id == analysis.id, Classification.webhook_url.is_not(None))
@@ -193,9 +199,12 @@ def _after_finish(session: Session, ctx: AnalysisContext, analysis: Analysis) ->
         create_delivery(session, classification)
         queued = True
     owner = session.get(User, analysis.user_id) if analysis.user_id else None
+    if ctx is None:
+        return
+    blobs = ctx.blobs
     if owner is not None and not owner.save_files and analysis.blob_key:
         key = analysis.blob_key
         analysis.blob_key = None
-        after_commit(session, lambda: ctx.blobs.delete(key))
+        after_commit(session, lambda: blobs.delete(key))
     if queued:
         after_commit(session, ctx.wake_webhooks)

@@ -135,20 +135,23 @@ def submit_image(
     if analysis is None:
         charged = users_service.analysis_cost(user, options.as_dict())
         users_service.charge(user, charged)
+        # The bytes are stored before the first write to the database, so no database lock
+        # is held during a slow write; a rollback after this leaves an orphan blob, never a
+        # row without its file.
+        blob_key = f"media/{sha256[:2]}/{sha256}-{secrets.token_hex(4)}"
+        ctx.blobs.put(blob_key, data)
         analysis = Analysis(
             user_id=user.id,
             media_type="image",
             sha256=sha256,
             cache_key=cache_key,
             mime_type=mime,
-            blob_key=None,
+            blob_key=blob_key,
             options=options.as_dict(),
             notes=_unsupported_option_notes(options),
         )
         session.add(analysis)
         session.flush()
-        analysis.blob_key = f"media/{analysis.id:012d}-{sha256}"
-        ctx.blobs.put(analysis.blob_key, data)
         analysis_id = analysis.id
         after_commit(session, lambda: ctx.enqueue(analysis_id))
 

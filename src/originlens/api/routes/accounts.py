@@ -85,7 +85,7 @@ def _fields(
 
 
 @router.post("/partner/user", summary="Create or update a user of your partnership")
-async def partner_upsert_user(
+def partner_upsert_user(
     session: SessionDep,
     partner: UserDep,
     name: UserForm,
@@ -185,7 +185,7 @@ def create_user(
 
 
 @router.delete("/user", summary="Delete your own account, or (partners) one of your users")
-async def delete_user(
+def delete_user(
     session: SessionDep, caller: UserAnyTermsDep, id: Annotated[int | None, Query()] = None
 ) -> Response:
     target = caller if id is None or id == caller.id else service.get_managed_user(session, caller, id)
@@ -199,13 +199,13 @@ async def get_me(caller: UserAnyTermsDep) -> dict[str, Any]:
 
 
 @router.post("/user/webhook_secret", summary="Replace the secret that signs your webhooks")
-async def rotate_webhook_secret(caller: UserDep) -> dict[str, Any]:
+def rotate_webhook_secret(caller: UserDep) -> dict[str, Any]:
     caller.webhook_secret = generate_secret()
     return {"data": {**user_json(caller), "webhook_secret": caller.webhook_secret}}
 
 
 @router.post("/user/accept_terms", summary="Accept the terms of service")
-async def accept_terms(caller: UserAnyTermsDep) -> dict[str, Any]:
+def accept_terms(caller: UserAnyTermsDep) -> dict[str, Any]:
     service.accept_terms(caller)
     return {"data": user_json(caller)}
 

@@ -236,6 +236,6 @@ class OverrideRequest(BaseModel):
 
 
 @router.post("/classification/{hash}/override", summary="Override image classification")
-async def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
+def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = service.override(session, user, hash.lower(), body.classification, "image")
     return {"classification": row.classification, "type": "image", "hash": row.sha256}
