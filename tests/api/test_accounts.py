@@ -244,6 +244,19 @@ class TestHealth:
         assert body["components"]["detectors"]["models"][0]["name"] == "c2pa"
 
 
+class TestHealthDegraded:
+    def test_a_stopped_component_makes_it_degraded(self, server_factory) -> None:  # type: ignore[no-untyped-def]
+        running = server_factory()
+        running.server.config.app.state.container.dispatcher.stop()
+        with running.client() as client:
+            response = client.get("/api/health")
+        body = response.json()
+        assert response.status_code == 200
+        assert body["status"] == "degraded"
+        assert body["components"]["webhooks"]["status"] == "down"
+        assert body["components"]["database"]["status"] == "ok"
+
+
 class TestRateLimits:
     def test_over_the_limit_is_429_with_retry_after(self, server_factory) -> None:  # type: ignore[no-untyped-def]
         running = server_factory(ratelimit_enabled=True, ratelimit_get="3/minute", ratelimit_post="1/minute")

@@ -131,6 +131,7 @@ class TestResult:
             )
             body = wait_done(client, identifier)
             heatmap = client.get(f"/api/classification/heatmap/{identifier}")
+            alias = client.get(f"/api/classification_image/heatmap/{identifier}")
         assert body["options"]["with_heatmap"] is True
         assert body["has_heatmap"] is False
         assert body["is_nsfw"] is None
@@ -139,6 +140,7 @@ class TestResult:
             assert option in notes
         assert heatmap.status_code == 404
         assert heatmap.headers["content-type"] == "application/json"
+        assert alias.status_code == 404 and "heatmap" in alias.json()["message"]
 
 
 class TestBadInput:
@@ -297,6 +299,8 @@ class TestListing:
         assert [r["identifier"] for r in page3["data"]] == [ids[0]]
         assert page3["next_page_url"] is None
         assert [r["identifier"] for r in filtered["data"]] == [ids[3], ids[1]]
+        for item in page1["data"] + filtered["data"]:
+            assert_valid(SPEC, "ImageResponse", item)
 
 
 class TestOverride:

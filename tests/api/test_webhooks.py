@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import time
 
-from originlens.webhooks.signing import verify
+import pytest
 from sqlalchemy import select
 
 from originlens.store.db import make_engine, make_session_factory
 from originlens.store.models import WebhookAttempt, WebhookDelivery
+from originlens.webhooks.signing import InvalidSignatureError, verify
 from tests.conftest import SPEC, RunningServer, image_bytes, make_user, submit, wait_done
 from tests.support.receiver import Receiver, webhook_receiver
 from tests.support.schema import assert_valid
@@ -82,3 +83,17 @@ def test_webhook_url_must_be_http(server: RunningServer) -> None:
         )
     assert response.status_code == 422
     assert "webhook_url" in response.json()["errors"]
+
+
+def test_rotating_the_secret_changes_the_signature(server: RunningServer) -> None:
+    _, key = make_user(server)
+    with webhook_receiver() as receiver, server.client(key) as client:
+        old = client.get("/api/user").json()["data"]["webhook_secret"]
+        new = client.post("/api/user/webhook_secret").json()["data"]["webhook_secret"]
+        submit(client, image_bytes(seed=74), webhook_url=receiver.url)
+        wait_for_calls(receiver, 1)
+    call = receiver.requests[0]
+    assert new != old
+    verify(new, call.headers, call.body)
+    with pytest.raises(InvalidSignatureError):
+        verify(old, call.headers, call.body)
