@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import socket
 import sys
@@ -28,7 +27,6 @@ from originlens.outbound.guard import (
     BlockedAddressError,
     InvalidURLError,
     OutboundError,
-    guarded_async_client,
     guarded_client,
     validate_url,
 )
@@ -403,20 +401,6 @@ def test_policy_classification() -> None:
         STRICT.check(ip)
     assert LOCAL.is_allowed("127.0.0.1") and LOCAL.is_allowed("::ffff:127.0.0.1")
     assert not LOCAL.is_allowed("127.0.0.2")
-
-
-def test_guarded_async_client(site: Site) -> None:
-    async def main() -> None:
-        async with guarded_async_client(LOCAL, timeout=5) as client:
-            response = await client.get(f"{site.base}/img/a.png")
-            assert response.content == PNG
-        async with guarded_async_client(STRICT, timeout=5) as client:
-            for url in (f"{site.base}/img/b.png", f"http://localhost:{site.port}/img/c.png", "http://10.0.0.1/"):
-                with pytest.raises(BlockedAddressError):
-                    await client.get(url)
-
-    asyncio.run(main())
-    assert site.paths == ["/img/a.png"]
 
 
 def test_guarded_client_blocks_too() -> None:

@@ -9,7 +9,6 @@ from originlens.outbound.guard import (
     BlockedAddressError,
     InvalidURLError,
     OutboundError,
-    guarded_async_client,
     guarded_client,
     validate_url,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "BlockedAddressError",
     "InvalidURLError",
     "OutboundError",
-    "guarded_async_client",
     "guarded_client",
     "validate_url",
 ]

@@ -26,18 +26,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import anyio
 import httpcore
 import httpx
 
 __all__ = [
     "AddressPolicy",
     "BlockedAddressError",
-    "GuardedAsyncBackend",
     "GuardedBackend",
     "InvalidURLError",
     "OutboundError",
-    "guarded_async_client",
     "guarded_client",
     "validate_url",
 ]
@@ -321,54 +318,6 @@ class GuardedBackend(httpcore.SyncBackend):
         raise error
 
 
-class GuardedAsyncBackend(httpcore.AsyncNetworkBackend):
-    """The async counterpart of :class:`GuardedBackend` (asyncio or trio, through anyio)."""
-
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        literal = _literal_ip(host)
-        if literal is not None:
-            self.policy.check(literal)
-            addresses = [str(literal)]
-        else:
-            try:
-                with anyio.fail_after(timeout):
-                    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except TimeoutError as exc:
-                raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-            except OSError as exc:
-                raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
-            addresses = _checked_addresses(self.policy, host, infos)
-        error: Exception | None = None
-        for ip in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    ip, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not allowed for outbound requests")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
 class _GuardedTransport(httpx.HTTPTransport):
     """``httpx.HTTPTransport`` whose connection pool uses a :class:`GuardedBackend`."""
 
@@ -376,17 +325,6 @@ class _GuardedTransport(httpx.HTTPTransport):
         # Not calling super().__init__(): it only builds the default ``_pool``, replaced here
         # by one with the same settings plus our network backend (as httpx builds it).
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
-class _GuardedAsyncTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, backend: GuardedAsyncBackend, limits: httpx.Limits) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
@@ -418,24 +356,6 @@ def guarded_client(
     deadline = None if deadline_s is None else time.monotonic() + deadline_s
     transport = _GuardedTransport(GuardedBackend(policy, deadline), _LIMITS)
     return httpx.Client(
-        transport=transport,
-        timeout=timeout,
-        follow_redirects=follow_redirects,
-        trust_env=False,
-        headers=headers,
-    )
-
-
-def guarded_async_client(
-    policy: AddressPolicy,
-    *,
-    timeout: float | httpx.Timeout = 10.0,
-    follow_redirects: bool = False,
-    headers: dict[str, str] | None = None,
-) -> httpx.AsyncClient:
-    """The async counterpart of :func:`guarded_client` (no ``deadline_s``: use ``anyio.fail_after``)."""
-    transport = _GuardedAsyncTransport(GuardedAsyncBackend(policy), _LIMITS)
-    return httpx.AsyncClient(
         transport=transport,
         timeout=timeout,
         follow_redirects=follow_redirects,
