@@ -348,6 +348,10 @@ class TestC2PA:
         assert body["c2pa"]["validation_state"] == "Valid"
         assert body["verdict"]["classification"] == "artificial"
         assert body["verdict"]["forced_by"] == "c2pa"
+        assert body["verdict"]["evidence"] == "provenance"
+        assert "trainedAlgorithmicMedia" in body["verdict"]["reason"] or "AI" in body["verdict"]["reason"]
+        # the heuristics' own verdicts stay the statistical view: provenance never votes
+        assert all("c2pa" not in v["models"] for v in body["verdicts"])
 
     def test_prevent_c2pa_forces_keeps_the_models_verdict(self, server: RunningServer) -> None:
         _, key = make_user(server)
@@ -355,6 +359,7 @@ class TestC2PA:
             body = wait_done(client, submit(client, AI_C2PA.read_bytes(), prevent_c2pa_forces=True))
         assert body["c2pa"] is not None
         assert "forced_by" not in body["verdict"]
+        assert body["verdict"]["evidence"] == "none"  # no statistical model could judge it
 
     def test_camera_manifest_does_not_force(self, server: RunningServer) -> None:
         _, key = make_user(server)

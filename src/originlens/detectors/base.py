@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 Label = Literal["human", "artificial"]
+EvidenceKind = Literal["provenance", "statistical"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class Detector(ABC):
 
     name: ClassVar[str]
     version: ClassVar[str]
+    kind: ClassVar[EvidenceKind] = "statistical"
+    """``provenance`` detectors read proof (C2PA, metadata, watermarks): conclusive when they
+    find it, so they may force the verdict, and they never vote in the heuristics.
+    ``statistical`` detectors judge pixels and are combined by the heuristics."""
     obsolete: ClassVar[bool] = False
     """Obsolete detectors still run and report, but ``AverageExcludeObsolete`` ignores them."""
     relevance: ClassVar[float] = 0.5

@@ -76,6 +76,7 @@ class C2PADetector(Detector):
     """Reads C2PA manifests; forces ``artificial`` on a valid generative-AI assertion."""
 
     name = "c2pa"
+    kind = "provenance"
     version = f"1.0+c2pa-python-{_C2PA_PYTHON_VERSION}"
     relevance = 1.0
     media_types = (

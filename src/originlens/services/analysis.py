@@ -8,24 +8,22 @@ queue at the next start, up to ``max_attempts`` times before it is marked errore
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens import API_VERSION
-from originlens.detectors.base import MediaInput, Prediction
+from originlens.detectors.base import MediaInput
 from originlens.detectors.registry import DetectorRegistry
 from originlens.media.images import ImageError, decode_image
+from originlens.pipeline import analyse_media
 from originlens.services import users as users_service
 from originlens.services.classifications import create_delivery
 from originlens.storage import BlobNotFoundError, BlobStore
 from originlens.store.db import after_commit, unit_of_work
 from originlens.store.models import Analysis, Classification, User, utcnow
-from originlens.verdicts.heuristics import ModelScore, compute_all
 
 log = logging.getLogger(__name__)
 
@@ -71,44 +69,6 @@ def _claim(session: Session, analysis_id: int, max_attempts: int) -> Analysis | 
     return None
 
 
-def _prediction_json(prediction: Prediction, obsolete: bool, relevance: float, version: str) -> dict[str, Any]:
-    details = dict(prediction.details)
-    details.setdefault("confidence", round(abs(prediction.artificial - 0.5) * 2, 6))
-    return {
-        "model": prediction.model,
-        "version": version,
-        "unknown": prediction.unknown,
-        "obsolete": obsolete,
-        "relevance": relevance,
-        "elapsed_time": prediction.elapsed_time,
-        "classification": [
-            {"label": "human", "score": round(prediction.human, 6)},
-            {"label": "artificial", "score": round(prediction.artificial, 6)},
-        ],
-        "classification_details": details,
-    }
-
-
-def run_detectors(registry: DetectorRegistry, media: MediaInput) -> list[tuple[Prediction, dict[str, Any]]]:
-    """Every detector's prediction; one that crashes reports ``unknown`` with the reason."""
-    out = []
-    for detector in registry:
-        started = time.perf_counter()
-        try:
-            prediction = detector.predict(media)
-        except Exception as exc:  # a broken detector must not sink the others
-            log.exception("detector %s failed", detector.name)
-            prediction = Prediction(
-                model=detector.name,
-                artificial=0.5,
-                unknown=True,
-                elapsed_time=round(time.perf_counter() - started, 6),
-                details={"reason": f"the detector failed: {type(exc).__name__}: {exc}"},
-            )
-        out.append((prediction, _prediction_json(prediction, detector.obsolete, detector.relevance, detector.version)))
-    return out
-
-
 def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
     """The task body: claim, analyse outside any transaction, then record the outcome."""
     with unit_of_work(ctx.sessions) as session:
@@ -130,22 +90,7 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         return
 
     try:
-        predictions = run_detectors(ctx.registry, MediaInput(data=data, mime_type=mime, name=name))
-        obsolete = {d.name: d.obsolete for d in ctx.registry}
-        relevance = {d.name: d.relevance for d in ctx.registry}
-        scores = [
-            ModelScore(
-                model=p.model,
-                artificial=p.artificial,
-                unknown=p.unknown,
-                obsolete=obsolete.get(p.model, False),
-                relevance=relevance.get(p.model, 0.5),
-            )
-            for p, _ in predictions
-        ]
-        verdicts = [v.to_json() for v in compute_all(scores)]
-        c2pa = next((p.evidence for p, _ in predictions if p.model == "c2pa" and p.evidence), None)
-        forcing = next((p for p, _ in predictions if p.forces and not p.unknown), None)
+        outcome = analyse_media(ctx.registry, MediaInput(data=data, mime_type=mime, name=name))
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
         _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
@@ -155,10 +100,10 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         analysis = session.get(Analysis, analysis_id)
         if analysis is None:  # deleted with its user while running
             return
-        analysis.results = [j for _, j in predictions]
-        analysis.verdicts = verdicts
-        analysis.c2pa = c2pa
-        analysis.forced_by = {"classification": forcing.forces, "by": forcing.model} if forcing is not None else None
+        analysis.results = outcome.results
+        analysis.verdicts = outcome.verdicts
+        analysis.c2pa = outcome.c2pa
+        analysis.forced_by = {"evidence": outcome.forcing} if outcome.forcing else None
         analysis.state = "done"
         analysis.api_version = API_VERSION
         analysis.finished_at = utcnow()

@@ -30,7 +30,7 @@ from originlens.services import users as users_service
 from originlens.storage import BlobStore
 from originlens.store.db import after_commit
 from originlens.store.models import Analysis, Classification, Override, User, WebhookDelivery
-from originlens.verdicts.heuristics import HEURISTICS
+from originlens.verdicts import policy
 
 MAX_BATCH_IDENTIFIERS = 100
 CACHE_OPTION_FIELDS = ("with_heatmap", "with_morphing", "with_tampering", "with_nsfw")
@@ -329,26 +329,20 @@ def build_response(
 def select_verdict(
     analysis: Analysis, heuristic: str, options: dict[str, Any], forced_label: str | None
 ) -> dict[str, Any] | None:
-    """The user's heuristic's verdict, then forced by C2PA evidence, then by the user's override.
+    """The user's verdict under the evidence policy (``originlens.verdicts.policy``).
 
     ``verdicts`` always keep the detectors' own view; only ``verdict`` is forced, and says why.
     """
-    if analysis.state != "done" or not analysis.verdicts:
+    if analysis.state != "done":
         return None
-    heuristic = heuristic if heuristic in HEURISTICS else HEURISTICS[0]
-    base = next((v for v in analysis.verdicts if v["heuristic"] == heuristic), analysis.verdicts[0])
-    verdict = dict(base)
-    if forced_label:
-        verdict.update(classification=forced_label, confidence=1.0, forced_by="override")
-        verdict.pop("unknown", None)
-    elif analysis.forced_by and not options.get("prevent_c2pa_forces"):
-        verdict.update(
-            classification=analysis.forced_by["classification"],
-            confidence=1.0,
-            forced_by=analysis.forced_by["by"],
-        )
-        verdict.pop("unknown", None)
-    return verdict
+    forcing = (analysis.forced_by or {}).get("evidence", [])
+    return policy.select_verdict(
+        analysis.verdicts or [],
+        forcing,
+        heuristic,
+        prevent_c2pa_forces=bool(options.get("prevent_c2pa_forces")),
+        override=forced_label,
+    )
 
 
 def render(session: Session, user: User, rows: Sequence[Classification], public_url: str) -> list[dict[str, Any]]:

@@ -114,7 +114,7 @@ class Analysis(Base):
     verdicts: Mapped[list[Any] | None] = mapped_column(default=None)
     c2pa: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     forced_by: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    """``{"classification": ..., "by": "c2pa", "model": ...}`` when evidence forces the verdict."""
+    """``{"evidence": [{"by", "classification", "reason"}, ...]}``: conclusive provenance, in priority order."""
     heatmap_blob_key: Mapped[str | None] = mapped_column(String(200), default=None)
     is_nsfw: Mapped[bool | None] = mapped_column(Boolean, default=None)
     notes: Mapped[list[Any]] = mapped_column(default=list)
