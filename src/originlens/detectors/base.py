@@ -25,6 +25,24 @@ class MediaInput:
     mime_type: str
     """Sniffed from the content, e.g. ``image/jpeg``; never taken from the client."""
     name: str = ""
+    decoded: Any = field(default=None, compare=False, repr=False)
+    """The decoded ``PIL.Image`` when the caller already has it; see :meth:`image`."""
+
+    def image(self) -> Any:
+        """The decoded image (first frame), decoded at most once for all detectors.
+
+        Callers that validated the file pass it in ``decoded``; otherwise it is decoded here
+        on first use. Detectors must not modify it (convert a copy instead).
+        """
+        if self.decoded is None:
+            import io
+
+            from PIL import Image
+
+            image = Image.open(io.BytesIO(self.data))
+            image.load()
+            object.__setattr__(self, "decoded", image)
+        return self.decoded
 
 
 @dataclass(frozen=True)

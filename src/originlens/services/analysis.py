@@ -81,7 +81,7 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         if blob_key is None:
             raise BlobNotFoundError("no blob key")
         data = ctx.blobs.get(blob_key)
-        decode_image(data, ctx.max_image_pixels)
+        decoded = decode_image(data, ctx.max_image_pixels)
     except ImageError as exc:
         _record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.")
         return
@@ -90,7 +90,8 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         return
 
     try:
-        outcome = analyse_media(ctx.registry, MediaInput(data=data, mime_type=mime, name=name))
+        media = MediaInput(data=data, mime_type=mime, name=name, decoded=decoded)
+        outcome = analyse_media(ctx.registry, media)
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
         _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
