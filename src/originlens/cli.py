@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -158,6 +159,56 @@ def keys_rotate(user: str) -> None:
     with unit_of_work(_sessions(settings)) as session:
         key = keys_service.rotate_keys(session, _find(session, user), settings.resolved_secret_key())
         typer.echo(f"All earlier keys revoked. New API key (shown only now): {key}")
+
+
+@app.command("eval")
+def eval_command(
+    manifest: Annotated[Path, typer.Argument(help="MANIFEST.csv (file,label,generator,...); paths relative to it.")],
+    out: Annotated[Path, typer.Option(help="Writes OUT.md and OUT.json.")] = Path("docs/evaluation"),
+    strip_metadata: Annotated[
+        bool, typer.Option("--strip-metadata", help="Analyse a metadata-free lossless PNG of the pixels instead.")
+    ] = False,
+    perturb: Annotated[
+        str, typer.Option(help="Comma-separated: jpeg75, jpeg90, half, crop50. Re-runs on perturbed copies.")
+    ] = "",
+    heuristic: Annotated[str, typer.Option(help="The verdict heuristic to score.")] = DEFAULT_HEURISTIC,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N manifest rows.")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
+) -> None:
+    """Measure the detectors and the verdict on a labelled set; write a Markdown and a JSON report."""
+    from originlens.evaluation import build_report, parse_perturbations, run_evaluation, write_reports
+    from originlens.evaluation.runner import terminal_progress
+    from originlens.verdicts.heuristics import HEURISTICS
+
+    if heuristic not in HEURISTICS:
+        raise typer.BadParameter(f"choose one of {', '.join(HEURISTICS)}", param_hint="--heuristic")
+    try:
+        perturbations = parse_perturbations(perturb)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--perturb") from None
+    if not manifest.is_file():
+        raise typer.BadParameter(f"{manifest} is not a file", param_hint="MANIFEST")
+    with terminal_progress(progress) as bar:
+        run = run_evaluation(
+            manifest,
+            heuristic=heuristic,
+            strip_metadata=strip_metadata,
+            perturbations=perturbations,
+            limit=limit,
+            progress=bar,
+        )
+    report = build_report(run)
+    md_path, json_path = write_reports(report, out)
+    verdict, counts = report["summary"]["verdict"], report["counts"]
+    wrong = report["forcing"]["forced_artificial_on_human"]
+    auc = "n/a" if verdict["auc"] is None else f"{verdict['auc']:.3f}"
+    coverage = "n/a" if verdict["coverage"] is None else f"{100 * verdict['coverage']:.1f}%"
+    typer.echo(
+        f"{counts['analysed']} images analysed, {counts['skipped']} skipped, {counts['errors']} errors "
+        f"in {run.config['elapsed_s']} s; verdict coverage {coverage}, AUC {auc}, "
+        f"provenance-forced artificial on human files: {len(wrong)}"
+    )
+    typer.echo(f"wrote {md_path} and {json_path}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.detectors.base import Detector
 from originlens.detectors.c2pa_reader import C2PADetector
+from originlens.detectors.metadata import MetadataDetector
 from originlens.detectors.registry import DetectorRegistry, load_detector_class
 from originlens.jobs import JobQueue, make_queue
 from originlens.outbound.guard import AddressPolicy
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def build_registry(settings: Settings) -> DetectorRegistry:
-    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors)]
+    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors), MetadataDetector()]
     detectors += [load_detector_class(path)() for path in settings.extra_detectors]
     return DetectorRegistry(detectors)
 

@@ -110,7 +110,7 @@ def test_job_killed_mid_way_finishes_after_restart(tmp_path: Path) -> None:
         with httpx.Client(base_url=service.url, headers={"X-Api-Key": key}, timeout=30) as client:
             body = wait_done(client, identifier)
         assert body["status"] == "done"
-        assert {r["model"] for r in body["results"]} == {"c2pa", "blocking-test-detector"}
+        assert {"c2pa", "blocking-test-detector"} <= {r["model"] for r in body["results"]}
         assert _analysis(tmp_path / "data").attempts == 2
     finally:
         service.stop()

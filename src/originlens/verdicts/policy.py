@@ -75,7 +75,10 @@ def select_verdict(
     if override:
         verdict.pop("unknown", None)
         verdict.update(
-            classification=override, confidence=1.0, evidence="override", forced_by="override",
+            classification=override,
+            confidence=1.0,
+            evidence="override",
+            forced_by="override",
             reason="the user overrode the classification of this file",
         )
         return verdict
@@ -84,8 +87,11 @@ def select_verdict(
             continue
         verdict.pop("unknown", None)
         verdict.update(
-            classification=evidence["classification"], confidence=1.0, evidence="provenance",
-            forced_by=evidence["by"], reason=evidence["reason"],
+            classification=evidence["classification"],
+            confidence=1.0,
+            evidence="provenance",
+            forced_by=evidence["by"],
+            reason=evidence["reason"],
         )
         return verdict
     return verdict

@@ -1,0 +1,638 @@
+"""Turn an :class:`~originlens.evaluation.runner.EvaluationRun` into numbers, Markdown and JSON.
+
+:func:`build_report` computes every number (a JSON-ready dict); :func:`render_markdown`
+only formats that dict, so the Markdown and the JSON can never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from originlens.evaluation.metrics import binary_summary
+from originlens.evaluation.runner import PERTURBATION_HELP, Analysis, EvaluationRun, FileResult
+
+VERDICT = "verdict"
+"""The scorer name used for the final verdict next to the detectors' names."""
+
+Pair = tuple[FileResult, Analysis | None]
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _point(analysis: Analysis | None, scorer: str) -> float | None:
+    """The artificial score ``scorer`` gave, or ``None`` when it did not judge (unknown, error)."""
+    if analysis is None or analysis.error:
+        return None
+    if scorer == VERDICT:
+        return analysis.verdict.score if analysis.verdict is not None and not analysis.verdict.unknown else None
+    detector = analysis.detectors.get(scorer)
+    return None if detector is None or detector.unknown else detector.artificial
+
+
+def _summary(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
+    scores, labels = [], []
+    for result, analysis in pairs:
+        score = _point(analysis, scorer)
+        if score is not None:
+            scores.append(score)
+            labels.append(1 if result.row.label == "artificial" else 0)
+    return binary_summary(scores, labels, n_total=len(pairs))
+
+
+_GROUP_KEYS = ("n_labelled", "n_covered", "coverage", "n_human", "n_artificial", "accuracy", "fpr", "tpr", "auc")
+
+
+def _group(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
+    summary = _summary(pairs, scorer)
+    out = {key: summary[key] for key in _GROUP_KEYS}
+    out["labels"] = dict(sorted(Counter(result.row.label for result, _ in pairs).items()))
+    return out
+
+
+def _scorers(run: EvaluationRun) -> list[str]:
+    names = [d["name"] for d in run.detectors]
+    for result in run.files:
+        for analysis in [result.baseline, *result.perturbed.values()]:
+            for name in analysis.detectors if analysis else ():
+                if name not in names:
+                    names.append(name)
+    return names
+
+
+def _kinds(run: EvaluationRun) -> dict[str, str]:
+    kinds = {d["name"]: str(d.get("kind", "statistical")) for d in run.detectors}
+    for result in run.files:
+        for name, detector in (result.baseline.detectors if result.baseline else {}).items():
+            kinds.setdefault(name, detector.kind)
+    return kinds
+
+
+def _all_summaries(pairs: Sequence[Pair], detectors: Sequence[str], kinds: dict[str, str]) -> dict[str, Any]:
+    return {
+        VERDICT: _summary(pairs, VERDICT),
+        "detectors": {name: {"kind": kinds.get(name, "statistical"), **_summary(pairs, name)} for name in detectors},
+    }
+
+
+def _breakdown(pairs: Sequence[Pair], key: Callable[[FileResult], str], detectors: Sequence[str]) -> dict[str, Any]:
+    groups: dict[str, list[Pair]] = defaultdict(list)
+    for pair in pairs:
+        groups[key(pair[0])].append(pair)
+    out = {}
+    for name in sorted(groups):
+        members = groups[name]
+        entry = _group(members, VERDICT)
+        entry["forced"] = sum(1 for _, a in members if a and a.verdict and a.verdict.forced_by)
+        entry["detectors"] = {d: _group(members, d) for d in detectors}
+        out[name] = entry
+    return out
+
+
+def _forcing(pairs: Sequence[Pair]) -> dict[str, Any]:
+    by: dict[str, dict[str, dict[str, int]]] = {}
+    evidence: Counter[str] = Counter()
+    wrong_artificial: list[str] = []
+    wrong_human: list[str] = []
+    forced = 0
+    for result, analysis in pairs:
+        verdict = analysis.verdict if analysis else None
+        if verdict is None:
+            evidence["none"] += 1
+            continue
+        evidence[verdict.evidence if not verdict.unknown else "none"] += 1
+        if not verdict.forced_by:
+            continue
+        forced += 1
+        cell = by.setdefault(verdict.forced_by, {}).setdefault(f"forced {verdict.classification}", {})
+        cell[f"on {result.row.label}"] = cell.get(f"on {result.row.label}", 0) + 1
+        if verdict.evidence == "provenance" and verdict.classification == "artificial" and result.row.label == "human":
+            wrong_artificial.append(f"{result.row.file} (by {verdict.forced_by})")
+        if verdict.classification == "human" and result.row.label == "artificial":
+            wrong_human.append(f"{result.row.file} (by {verdict.forced_by})")
+    return {
+        "n_files": len(pairs),
+        "forced": forced,
+        "by_detector": by,
+        "evidence": dict(sorted(evidence.items())),
+        "forced_artificial_on_human": wrong_artificial,
+        "forced_human_on_artificial": wrong_human,
+    }
+
+
+def _evidence(analysis: Analysis | None) -> str | None:
+    return analysis.verdict.evidence if analysis and analysis.verdict else None
+
+
+def _forced_by(analysis: Analysis | None) -> str | None:
+    return analysis.verdict.forced_by if analysis and analysis.verdict else None
+
+
+def _flips(pairs: Sequence[tuple[FileResult, Analysis | None, Analysis | None]], scorer: str) -> dict[str, Any]:
+    """How often the call (artificial vs human) changed between the baseline and the perturbed copy."""
+    compared = flips = 0
+    to_artificial: list[str] = []
+    to_human: list[str] = []
+    pixel_compared = pixel_flips = 0
+    for result, before, after in pairs:
+        a, b = _point(before, scorer), _point(after, scorer)
+        if a is None or b is None:
+            continue
+        compared += 1
+        if (a > 0.5) != (b > 0.5):
+            flips += 1
+            (to_artificial if b > 0.5 else to_human).append(result.row.file)
+        if _evidence(before) == _evidence(after) == "statistical":
+            pixel_compared += 1
+            pixel_flips += (a > 0.5) != (b > 0.5)
+    out: dict[str, Any] = {
+        "compared": compared,
+        "flips": flips,
+        "flip_rate": flips / compared if compared else None,
+        "flipped_to_artificial": to_artificial,
+        "flipped_to_human": to_human,
+    }
+    if scorer == VERDICT:
+        out["statistical_compared"] = pixel_compared
+        out["statistical_flips"] = pixel_flips
+        out["statistical_flip_rate"] = pixel_flips / pixel_compared if pixel_compared else None
+    return out
+
+
+def _perturbation(
+    name: str, analysed: Sequence[FileResult], detectors: Sequence[str], kinds: dict[str, str]
+) -> dict[str, Any]:
+    triples = [(r, r.baseline, r.perturbed.get(name)) for r in analysed]
+    perturbed_pairs: list[Pair] = [(r, after) for r, _, after in triples]
+    base_cov = sum(1 for _, before, _ in triples if _point(before, VERDICT) is not None)
+    pert_cov = sum(1 for _, _, after in triples if _point(after, VERDICT) is not None)
+    n = len(triples)
+    lost_forcing = sum(1 for _, before, after in triples if _forced_by(before) and not _forced_by(after))
+    return {
+        "description": PERTURBATION_HELP.get(name, name),
+        "n_files": n,
+        "errors": [r.row.file for r, _, after in triples if after is None or after.error],
+        "coverage_baseline": base_cov / n if n else None,
+        "coverage_perturbed": pert_cov / n if n else None,
+        "coverage_change": (pert_cov - base_cov) / n if n else None,
+        "forcing_lost": lost_forcing,
+        "verdict_flips": _flips(triples, VERDICT),
+        "detector_flips": {d: _flips(triples, d) for d in detectors},
+        "summary": _all_summaries(perturbed_pairs, detectors, kinds),
+    }
+
+
+def _analysis_json(analysis: Analysis | None, *, reasons: bool = True) -> dict[str, Any] | None:
+    if analysis is None:
+        return None
+    verdict = analysis.verdict
+    detectors: dict[str, Any] = {}
+    for name, d in analysis.detectors.items():
+        entry: dict[str, Any] = {"score": d.artificial, "unknown": d.unknown}
+        if reasons and d.reason:
+            entry["reason"] = d.reason
+        detectors[name] = entry
+    return {
+        "mime_type": analysis.mime_type or None,
+        "error": analysis.error,
+        "detectors": detectors,
+        "verdict": None
+        if verdict is None
+        else {
+            "classification": verdict.classification,
+            "confidence": verdict.confidence,
+            "score": verdict.score,
+            "unknown": verdict.unknown,
+            "evidence": verdict.evidence,
+        },
+        "forced_by": verdict.forced_by if verdict else None,
+    }
+
+
+def _file_json(result: FileResult) -> dict[str, Any]:
+    base = _analysis_json(result.baseline) or {}
+    out: dict[str, Any] = {
+        "file": result.row.file,
+        "label": result.row.label or None,
+        "generator": result.row.generator or None,
+        "source": result.row.source,
+        "status": result.status,
+        "reason": result.reason,
+        "mime_type": result.mime_type,
+        "detectors": base.get("detectors"),
+        "verdict": base.get("verdict"),
+        "forced_by": base.get("forced_by"),
+    }
+    if result.perturbed:
+        out["perturbations"] = {name: _analysis_json(a, reasons=False) for name, a in result.perturbed.items()}
+    return out
+
+
+def build_report(run: EvaluationRun) -> dict[str, Any]:
+    """Every number of the evaluation, JSON-ready."""
+    detectors = _scorers(run)
+    kinds = _kinds(run)
+    analysed = [r for r in run.files if r.status == "analysed"]
+    pairs: list[Pair] = [(r, r.baseline) for r in analysed]
+    skipped = Counter(r.reason or "" for r in run.files if r.status == "skipped")
+    counts = {
+        "rows": len(run.files),
+        "analysed": len(analysed),
+        "analysed_human": sum(1 for r in analysed if r.row.label == "human"),
+        "analysed_artificial": sum(1 for r in analysed if r.row.label == "artificial"),
+        "skipped": sum(skipped.values()),
+        "skipped_by_reason": dict(sorted(skipped.items())),
+        "errors": sum(1 for r in run.files if r.status == "error"),
+    }
+    report: dict[str, Any] = {
+        "config": {**run.config, "detectors": run.detectors},
+        "counts": counts,
+        "summary": _all_summaries(pairs, detectors, kinds),
+        "forcing": _forcing(pairs),
+        "breakdowns": {
+            "source": _breakdown(pairs, lambda r: r.row.source, detectors),
+            "generator": _breakdown(pairs, lambda r: r.row.generator or "(none)", detectors),
+        },
+        "perturbations": {
+            name: _perturbation(name, analysed, detectors, kinds) for name in run.config.get("perturbations", [])
+        },
+        "errors": [{"file": r.row.file, "reason": r.reason} for r in run.files if r.status == "error"],
+        "files": [_file_json(r) for r in run.files],
+    }
+    return report
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: non-finite floats become ``null``; floats keep 6 decimals."""
+    if isinstance(value, float):
+        return round(value, 6) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def to_json(report: dict[str, Any]) -> str:
+    """Indented, except that each per-file entry takes one line (diffable, a third of the size)."""
+    body = _clean(report)
+    files = body.pop("files", [])
+    head = json.dumps(body, indent=1, ensure_ascii=False, allow_nan=False)
+    lines = [json.dumps(f, ensure_ascii=False, allow_nan=False, separators=(",", ":")) for f in files]
+    listing = "[\n  " + ",\n  ".join(lines) + "\n ]" if lines else "[]"
+    return (head[:-2] + ",\n" if body else "{\n") + f' "files": {listing}\n}}\n'
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _signed_pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:+.1f} pp"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _summary_rows(summary: dict[str, Any], heuristic: str) -> list[list[str]]:
+    rows = []
+    entries = [(f"**final verdict** ({heuristic})", "verdict", summary[VERDICT])]
+    entries += [(f"`{name}`", s["kind"], s) for name, s in summary["detectors"].items()]
+    for name, kind, s in entries:
+        rows.append(
+            [
+                name,
+                kind,
+                f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
+                f"{s['n_human']} / {s['n_artificial']}",
+                _num(s["auc"]),
+                _pct(s["accuracy"]),
+                _pct(s["tpr"]),
+                _pct(s["fpr"]),
+                _pct(s["tpr_at_1pct_fpr"]),
+                _pct(s["tpr_at_5pct_fpr"]),
+            ]
+        )
+    return rows
+
+
+_SUMMARY_HEADER = (
+    "scorer",
+    "kind",
+    "covered / labelled",
+    "human / AI (covered)",
+    "AUC",
+    "accuracy @0.5",
+    "TPR @0.5",
+    "FPR @0.5 (human)",
+    "TPR @1% FPR",
+    "TPR @5% FPR",
+)
+
+
+def _group_rows(groups: dict[str, Any], with_labels: bool = True) -> list[list[str]]:
+    rows = []
+    for name, g in groups.items():
+        labels = ", ".join(f"{k or 'unlabelled'} {v}" for k, v in g["labels"].items())
+        row = [_escape(name)]
+        if with_labels:
+            row.append(labels)
+        row += [
+            str(g["n_labelled"]),
+            f"{g['n_covered']} ({_pct(g['coverage'])})",
+            _pct(g["accuracy"]),
+            _pct(g["fpr"]),
+            _pct(g["tpr"]),
+            _num(g["auc"]),
+            str(g["forced"]),
+        ]
+        rows.append(row)
+    return rows
+
+
+def _detector_cell(g: dict[str, Any]) -> str:
+    if not g["n_covered"]:
+        return f"— (0/{g['n_labelled']})"
+    return f"{_pct(g['accuracy'])} ({g['n_covered']}/{g['n_labelled']})"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    config, counts, summary, forcing = report["config"], report["counts"], report["summary"], report["forcing"]
+    heuristic = config["heuristic"]
+    detectors = list(summary["detectors"])
+    out: list[str] = [
+        "# originlens evaluation",
+        "",
+        "<!-- Generated by `originlens eval` (see docs/evaluating.md); do not edit by hand, "
+        "regenerate with `scripts/eval`. -->",
+        "",
+        f"What the service would answer for every labelled image of `{config['manifest']}`, "
+        "run in-process through `analyse_media` exactly as the worker runs it.",
+        "",
+        "## Run configuration",
+        "",
+    ]
+    perturbations = ", ".join(config["perturbations"]) or "none"
+    out += _table(
+        ("setting", "value"),
+        [
+            ("date (UTC)", config["date"]),
+            ("originlens", config["originlens_version"]),
+            ("manifest", f"`{config['manifest']}`"),
+            ("heuristic", heuristic),
+            (
+                "metadata",
+                "**stripped** (lossless PNG of the pixels, frame 0): pixel detectors alone"
+                if config["strip_metadata"]
+                else "kept (files analysed as submitted)",
+            ),
+            ("perturbations", perturbations),
+            ("limit", config["limit"] if config["limit"] is not None else "none (every row)"),
+            ("run time", f"{config['elapsed_s']} s"),
+            ("python / Pillow", f"{config['python']} / {config['pillow']}"),
+        ],
+    )
+    out += _table(
+        ("detector", "version", "kind", "obsolete", "relevance"),
+        [
+            (f"`{d['name']}`", f"`{d['version']}`", d["kind"], "yes" if d["obsolete"] else "no", d["relevance"])
+            for d in config["detectors"]
+        ]
+        or [("(none)", "", "", "", "")],
+    )
+    skipped = "; ".join(f"{reason}: {n}" for reason, n in counts["skipped_by_reason"].items()) or "none"
+    out += [
+        "## Summary",
+        "",
+        f"{counts['rows']} manifest rows: **{counts['analysed']} labelled images analysed** "
+        f"({counts['analysed_human']} human, {counts['analysed_artificial']} artificial), "
+        f"{counts['skipped']} skipped ({skipped}), {counts['errors']} errors.",
+        "",
+        "Every metric is computed on the files the scorer *covered* (did not answer `unknown`); "
+        "coverage is the share of the analysed labelled images it covered. A file is called "
+        "artificial when its score is above 0.5. The verdict's score is its confidence when it says "
+        "artificial and 1 - confidence when it says human. `n/a`: the metric needs a class that "
+        "the covered files lack.",
+        "",
+    ]
+    out += _table(_SUMMARY_HEADER, _summary_rows(summary, heuristic))
+    n_human = summary[VERDICT]["n_human"]
+    out += [
+        f"TPR @1%/5% FPR: the threshold is the lowest one that calls at most 1%/5% of the covered human "
+        f"files artificial, taken from the human scores; with fewer than 100 (20) covered human files that "
+        f"means no false positive at all (the final verdict covers {n_human} human files).",
+        "",
+        "## Provenance forcing",
+        "",
+        f"{forcing['forced']} of {forcing['n_files']} verdicts were forced by conclusive provenance. "
+        "Evidence behind the verdicts: " + ", ".join(f"{k} {v}" for k, v in forcing["evidence"].items()) + ".",
+        "",
+    ]
+    if forcing["by_detector"]:
+        rows = []
+        for name, outcomes in forcing["by_detector"].items():
+            for outcome, by_label in outcomes.items():
+                rows.append(
+                    (
+                        f"`{name}`",
+                        outcome.removeprefix("forced "),
+                        by_label.get("on human", 0),
+                        by_label.get("on artificial", 0),
+                    )
+                )
+        out += _table(("forced by", "forced to", "on human files", "on artificial files"), rows)
+    wrong = forcing["forced_artificial_on_human"]
+    if wrong:
+        out += [
+            f"**⚠ PROVENANCE-FORCED `artificial` VERDICTS ON HUMAN FILES: {len(wrong)} (MUST BE ZERO)**",
+            "",
+            *[f"- `{item}`" for item in wrong],
+            "",
+        ]
+    else:
+        out += ["**Provenance-forced `artificial` verdicts on human files: 0** (must be zero: it is).", ""]
+    if forcing["forced_human_on_artificial"]:
+        out += [
+            f"Provenance-forced `human` verdicts on artificial files: {len(forcing['forced_human_on_artificial'])}:",
+            "",
+            *[f"- `{item}`" for item in forcing["forced_human_on_artificial"]],
+            "",
+        ]
+    if report["perturbations"]:
+        out += _perturbation_section(report, detectors)
+    out += [
+        "## Per source (final verdict)",
+        "",
+        "Source = the first two folders of the file's path. FPR: share of covered human files called "
+        "artificial; TPR: share of covered artificial files called artificial.",
+        "",
+    ]
+    group_header = ("labels", "n", "covered", "accuracy", "FPR", "TPR", "AUC", "forced")
+    out += _table(("source", *group_header), _group_rows(report["breakdowns"]["source"]))
+    if detectors:
+        out += [
+            "## Per source and detector",
+            "",
+            "Each cell: accuracy at 0.5 on the covered files (covered / analysed); `—`: the detector covered none.",
+            "",
+        ]
+        out += _table(
+            ("source", *[f"`{d}`" for d in detectors]),
+            [
+                [_escape(name), *[_detector_cell(g["detectors"][d]) for d in detectors]]
+                for name, g in report["breakdowns"]["source"].items()
+            ],
+        )
+    out += ["## Per generator (final verdict)", "", "The manifest's `generator` column.", ""]
+    out += _table(("generator", *group_header), _group_rows(report["breakdowns"]["generator"]))
+    if report["errors"]:
+        out += ["## Errors", ""]
+        out += [f"- `{e['file']}`: {_escape(e['reason'] or '')}" for e in report["errors"]]
+        out += [""]
+    out += _caveats(config)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _perturbation_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str]:
+    out = [
+        "## Robustness to perturbations",
+        "",
+        "Each analysed image was perturbed (from its pixels, frame 0, with no metadata) and analysed again. "
+        "Flip rate: share of the files covered in both runs whose final classification changed. "
+        "*Statistical flips* count only files whose verdict came from the pixel detectors in both runs "
+        "(without `--strip-metadata`, the plain flip rate also counts provenance lost with the metadata).",
+        "",
+    ]
+    rows = []
+    for name, p in report["perturbations"].items():
+        flips = p["verdict_flips"]
+        s = p["summary"][VERDICT]
+        rows.append(
+            [
+                f"{name} ({p['description']})",
+                f"{flips['flips']}/{flips['compared']} ({_pct(flips['flip_rate'])})",
+                f"{flips['statistical_flips']}/{flips['statistical_compared']} "
+                f"({_pct(flips['statistical_flip_rate'])})",
+                f"{len(flips['flipped_to_artificial'])} / {len(flips['flipped_to_human'])}",
+                f"{_pct(p['coverage_baseline'])} → {_pct(p['coverage_perturbed'])} "
+                f"({_signed_pct(p['coverage_change'])})",
+                str(p["forcing_lost"]),
+                _num(s["auc"]),
+                _pct(s["accuracy"]),
+                _pct(s["fpr"]),
+                _pct(s["tpr_at_5pct_fpr"]),
+                str(len(p["errors"])),
+            ]
+        )
+    out += _table(
+        (
+            "perturbation",
+            "verdict flips",
+            "statistical flips",
+            "to AI / to human",
+            "coverage",
+            "forcing lost",
+            "AUC",
+            "accuracy",
+            "FPR",
+            "TPR @5% FPR",
+            "errors",
+        ),
+        rows,
+    )
+    if detectors:
+        out += ["Per detector on the perturbed copies (flips: the detector's own call changed).", ""]
+        rows = []
+        for name, p in report["perturbations"].items():
+            for d in detectors:
+                s = p["summary"]["detectors"][d]
+                f = p["detector_flips"][d]
+                rows.append(
+                    [
+                        name,
+                        f"`{d}`",
+                        f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
+                        _num(s["auc"]),
+                        _pct(s["accuracy"]),
+                        _pct(s["fpr"]),
+                        f"{f['flips']}/{f['compared']} ({_pct(f['flip_rate'])})",
+                    ]
+                )
+        out += _table(("perturbation", "detector", "covered", "AUC", "accuracy", "FPR", "flips"), rows)
+    return out
+
+
+def _caveats(config: dict[str, Any]) -> list[str]:
+    strip = config["strip_metadata"]
+    return [
+        "## Caveats",
+        "",
+        "From the eval set's README (`shared/eval/README.md`):",
+        "",
+        "1. **Metadata in the AI files.** Every ComfyUI image carries its workflow in PNG chunks (the "
+        "animated WebPs in EXIF), and the `metadata/` folder is generator chunks on purpose. A score on "
+        "unstripped files measures the metadata readers as much as the pixels; "
+        + (
+            "this run stripped all metadata, so the scores are the pixel detectors' alone."
+            if strip
+            else "run `originlens eval --strip-metadata` for the pixel detectors alone."
+        ),
+        "2. **CNNDetection crops.** Every CNNDetection file (real and fake) is a lossless 224x224 centre crop "
+        "of a JPEG project-page thumbnail, cut so the thumbnail's frame (whose colour gave the label away) "
+        "is gone. Both classes went through the same processing, but they are small, twice-processed "
+        "images unlike anything a user uploads.",
+        "3. **Labels are about generative AI, not about cameras.** Some `artificial` files are AI "
+        "processing of real photos (SAN super-resolution, SITD, DeepFakes, inpainting); some `human` "
+        "files are renders: the CRN/IMLE reals are GTA-V frames, plus Gran Turismo 5 and Big Buck Bunny.",
+        "4. **PNG vs JPEG confound.** Most AI files are PNG and most camera photos are JPEG, so a detector "
+        "can score well by recognising the container. Read the per-source tables, not only the pooled "
+        "numbers, and the `jpeg75`/`jpeg90` rows, which put every file in the same container.",
+        "",
+        "From the harness:",
+        "",
+        "- Small numbers: many sources and generators have a handful of files; a percentage over 1-15 "
+        "files is an anecdote, not a rate.",
+        "- 0.5 is an uncalibrated threshold; AUC and TPR at a fixed FPR do not depend on it.",
+        "- Provenance detectors give fixed scores (e.g. C2PA 0.99 for a valid AI assertion, 0.05 for a "
+        "capture claim) and are `unknown` on most files: read their coverage before their AUC.",
+        "- Videos, XML annotations and formats the service does not accept (HEIC) are skipped, exactly "
+        "as the service would refuse them; unlabelled rows are never scored.",
+        "- Detectors see each file under its SHA-256, as in the service, so file names cannot leak labels.",
+        "- Perturbed copies carry no metadata; `half` and `crop50` re-save JPEG sources as JPEG "
+        "(quality 95) and everything else as lossless PNG.",
+        "",
+    ]
+
+
+def write_reports(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
+    """Write ``<out>.md`` and ``<out>.json``; returns their paths."""
+    out = Path(out)
+    if out.suffix in {".md", ".json"}:
+        out = out.with_suffix("")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    md_path, json_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".json")
+    md_path.write_text(render_markdown(report), encoding="utf-8")
+    json_path.write_text(to_json(report), encoding="utf-8")
+    return md_path, json_path
