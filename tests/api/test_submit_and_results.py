@@ -368,3 +368,36 @@ class TestC2PA:
         assert body["c2pa"] is not None
         assert "forced_by" not in body["verdict"]
         assert body["verdict"]["classification"] == "human"
+
+
+COMFY = sorted((EVAL / "ai" / "comfyui").glob("*.png"))
+CAMERA = EVAL / "real" / "exif-samples" / "exif-org_nikon-e950.jpg"
+
+
+@pytest.mark.skipif(not COMFY or not CAMERA.exists(), reason="shared eval files are not beside the repo")
+class TestGeneratorMetadata:
+    def test_generator_metadata_forces_with_its_reason(self, server: RunningServer) -> None:
+        _, key = make_user(server)
+        with server.client(key) as client:
+            body = wait_done(client, submit(client, COMFY[0].read_bytes(), name="comfy.png"))
+        metadata = next(r for r in body["results"] if r["model"] == "metadata")
+        assert metadata["kind"] == "provenance"
+        assert metadata["classification_details"]["generator"] == "ComfyUI"
+        assert body["verdict"]["classification"] == "artificial"
+        assert body["verdict"]["forced_by"] == "metadata"
+        assert "ComfyUI" in body["verdict"]["reason"]
+
+    def test_prevent_c2pa_forces_does_not_switch_off_other_provenance(self, server: RunningServer) -> None:
+        _, key = make_user(server)
+        with server.client(key) as client:
+            body = wait_done(client, submit(client, COMFY[0].read_bytes(), prevent_c2pa_forces=True))
+        assert body["verdict"]["forced_by"] == "metadata"
+
+    def test_camera_exif_is_reported_but_never_forces(self, server: RunningServer) -> None:
+        _, key = make_user(server)
+        with server.client(key) as client:
+            body = wait_done(client, submit(client, CAMERA.read_bytes(), name="camera.jpg"))
+        metadata = next(r for r in body["results"] if r["model"] == "metadata")
+        assert metadata["unknown"] is False
+        assert "NIKON" in metadata["classification_details"]["reason"]
+        assert "forced_by" not in body["verdict"]
