@@ -30,6 +30,7 @@ import json
 import sys
 import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -128,10 +129,23 @@ def bits_of(message: bytes) -> list[int]:
     return [int(b) for byte in message for b in f"{byte:08b}"]
 
 
-# name, file, source (eval path), crop box (left, upper, right, lower), pipeline, check name,
-# message bits, convention, what the pipeline is
-SPECS: list[tuple[str, str, tuple[int, int, int, int], Callable[[np.ndarray], np.ndarray], str, list[int], str, str]] = [
-    (
+@dataclass(frozen=True)
+class Spec:
+    file: str
+    source: str
+    """Photo in shared/eval."""
+    box: tuple[int, int, int, int]
+    """Crop (left, upper, right, lower)."""
+    pipeline: Callable[[np.ndarray], np.ndarray]
+    check: str
+    """The detector's name for the message (``KNOWN_MARKS``)."""
+    bits: list[int]
+    convention: str
+    how: str
+
+
+SPECS = [
+    Spec(
         "sd1_rocket_256.png",
         "real/pypi-scikit-image/rocket.jpg",
         (256, 0, 512, 256),
@@ -141,7 +155,7 @@ SPECS: list[tuple[str, str, tuple[int, int, int, int], Callable[[np.ndarray], np
         "bgr-uint8",
         "CompVis/stable-diffusion scripts/txt2img.py put_watermark (uint8 BGR)",
     ),
-    (
+    Spec(
         "sdv2_retina_256.png",
         "real/pypi-scikit-image/retina.jpg",
         (832, 576, 1088, 832),
@@ -151,7 +165,7 @@ SPECS: list[tuple[str, str, tuple[int, int, int, int], Callable[[np.ndarray], np
         "bgr-uint8",
         "Stability-AI/stablediffusion scripts/txt2img.py put_watermark (uint8 BGR)",
     ),
-    (
+    Spec(
         "sdxl_astronaut_256.png",
         "real/pypi-scikit-image/astronaut.png",
         (256, 256, 512, 512),
@@ -161,7 +175,7 @@ SPECS: list[tuple[str, str, tuple[int, int, int, int], Callable[[np.ndarray], np
         "bgr-float",
         "Stability-AI/generative-models sgm/inference/helpers.py WatermarkEmbedder (float32 BGR)",
     ),
-    (
+    Spec(
         "sdxl_rgb_retina_256.png",
         "real/pypi-scikit-image/retina.jpg",
         (1152, 192, 1408, 448),
@@ -171,7 +185,7 @@ SPECS: list[tuple[str, str, tuple[int, int, int, int], Callable[[np.ndarray], np
         "rgb-float",
         "diffusers 0.19-0.26 StableDiffusionXLWatermarker (float32, RGB handed to the BGR encoder)",
     ),
-    (
+    Spec(
         "flux_rocket_256.png",
         "real/pypi-scikit-image/rocket.jpg",
         (64, 64, 320, 320),
@@ -213,9 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     entries = []
     total = 0
-    for file, source, box, pipeline, name, bits, convention, how in SPECS:
+    for spec in SPECS:
+        file, source, box, name, bits, convention = (
+            spec.file,
+            spec.source,
+            spec.box,
+            spec.check,
+            spec.bits,
+            spec.convention,
+        )
         crop = np.asarray(Image.open(args.eval / source).convert("RGB").crop(box))
-        marked = pipeline(crop.copy())
+        marked = spec.pipeline(crop.copy())
         buffer = io.BytesIO()
         Image.fromarray(marked).save(buffer, "PNG", optimize=True)
         data = buffer.getvalue()
@@ -231,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                 "check": name,
                 "bits": "".join(map(str, bits)),
                 "convention": convention,
-                "pipeline": how,
+                "pipeline": spec.how,
                 "source": source,
                 "source_license": licences.get(source, "see shared/eval/MANIFEST.csv"),
                 "crop_box": list(box),

@@ -12,6 +12,7 @@ from originlens.detectors.base import Detector
 from originlens.detectors.c2pa_reader import C2PADetector
 from originlens.detectors.metadata import MetadataDetector
 from originlens.detectors.registry import DetectorRegistry, load_detector_class
+from originlens.detectors.watermark import WatermarkDetector
 from originlens.jobs import JobQueue, make_queue
 from originlens.outbound.guard import AddressPolicy
 from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def build_registry(settings: Settings) -> DetectorRegistry:
-    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors), MetadataDetector()]
+    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors), MetadataDetector(), WatermarkDetector()]
     detectors += [load_detector_class(path)() for path in settings.extra_detectors]
     return DetectorRegistry(detectors)
 
