@@ -21,11 +21,9 @@ from originlens.api.app import create_app
 from originlens.cli import bootstrap_first_user
 from originlens.settings import Settings
 from tests.support.schema import assert_valid
+from tests.support.shared_data import EVAL, REPO, SHARED, SPEC
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SPEC = SHARED / "spec" / "identifai-openapi-get-classification.yaml"
-EVAL = SHARED / "eval"
+__all__ = ["EVAL", "REPO", "SHARED", "SPEC"]
 
 
 def free_port() -> int:

@@ -33,12 +33,9 @@ from originlens.detectors.c2pa_reader import (
     build_evidence,
 )
 from tests.support.schema import assert_valid
+from tests.support.shared_data import EVAL, REPO, SHARED, SPEC, TRUST_LIST
+from tests.support.shared_data import MIME_BY_EXT as SHARED_MIME_BY_EXT
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-EVAL = SHARED / "eval"
-SPEC = SHARED / "spec" / "identifai-openapi-get-classification.yaml"
-TRUST_LIST = SHARED / "c2pa" / "C2PA-TRUST-LIST.pem"
 MODULE = REPO / "src" / "originlens" / "detectors" / "c2pa_reader.py"
 
 pytestmark = pytest.mark.skipif(
@@ -46,18 +43,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"shared evaluation data not found beside the repository ({SHARED})",
 )
 
-# What the media layer sniffs for each extension (a DNG is a TIFF container).
-MIME_BY_EXT = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".dng": "image/tiff",
-    ".mp4": "video/mp4",
-}
+MIME_BY_EXT = {**SHARED_MIME_BY_EXT, ".mp4": "video/mp4"}
 
 
 @dataclass(frozen=True)

@@ -24,26 +24,10 @@ from PIL import Image, PngImagePlugin
 from originlens.detectors.base import MediaInput, Prediction
 from originlens.detectors.metadata import MetadataDetector
 from originlens.detectors.metadata import detector as detector_module
+from tests.support.shared_data import EVAL, MANIFEST, needs_eval
+from tests.support.shared_data import MIME_BY_EXT as SHARED_MIME_BY_EXT
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-EVAL = SHARED / "eval"
-MANIFEST = EVAL / "MANIFEST.csv"
-
-needs_eval = pytest.mark.skipif(
-    not MANIFEST.is_file(), reason=f"shared evaluation data not found beside the repository ({SHARED})"
-)
-
-MIME_BY_EXT = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".dng": "image/tiff",
-    ".heic": "image/heic",
-}
+MIME_BY_EXT = {**SHARED_MIME_BY_EXT, ".heic": "image/heic"}
 NOT_IMAGES = {".xml", ".mp4", ".csv", ".md"}
 
 DETECTOR = MetadataDetector()

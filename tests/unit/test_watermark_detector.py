@@ -45,27 +45,10 @@ from originlens.detectors.watermark import (
     check_marks,
     min_matching_bits,
 )
+from tests.support.shared_data import EVAL, MIME_BY_EXT, REPO, needs_eval
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-EVAL = SHARED / "eval"
 FIXTURES = REPO / "tests" / "fixtures" / "watermark"
 MODULE = REPO / "src" / "originlens" / "detectors" / "watermark.py"
-
-needs_eval = pytest.mark.skipif(
-    not (EVAL / "MANIFEST.csv").is_file(), reason=f"shared evaluation data not found beside the repository ({SHARED})"
-)
-
-MIME_BY_EXT = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".dng": "image/tiff",
-}
 MARKS = {mark.name: mark for mark in KNOWN_MARKS}
 SD1_THRESHOLD = 87 / 136
 
