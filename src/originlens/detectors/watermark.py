@@ -72,8 +72,9 @@ MIN_PIXELS = 256 * 256
 """imwatermark's ``encode`` and ``decode`` refuse smaller images (``r * c < 256 * 256``)."""
 FULL_DECODE_MAX_PIXELS = 1536 * 1536
 """Up to this many pixels every block is read (the exact imwatermark decode)."""
-SAMPLE_PIXELS = 1 << 20
-"""Larger images are read on evenly spaced bands of about this many pixels in all."""
+SAMPLE_PIXELS = 1 << 19
+"""Larger images are read on evenly spaced bands of about this many pixels in all (~8,000
+blocks: about 60 votes per bit of the 136-bit message, plenty for a majority)."""
 FALSE_ALARM_PER_MESSAGE = 1e-3
 """Default chance that an unmarked image reaches a message's threshold."""
 AI_SCORE = 0.99
