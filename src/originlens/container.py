@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def build_registry(settings: Settings) -> DetectorRegistry:
     detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors), MetadataDetector(), WatermarkDetector()]
+    detectors = [d for d in detectors if d.name not in settings.disabled_detectors]
     detectors += [load_detector_class(path)() for path in settings.extra_detectors]
     return DetectorRegistry(detectors)
 

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     default_heuristic: str = DEFAULT_HEURISTIC
     c2pa_trust_anchors: str | None = Field(default_factory=_default_trust_list)
+    disabled_detectors: list[str] = Field(default_factory=list)
+    """Names of built-in detectors not to run (e.g. a slow model on a small machine)."""
     extra_detectors: list[str] = Field(default_factory=list)
     """Dotted paths ``module:Class`` of extra detector classes to register (plugins)."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 Label = Literal["human", "artificial"]
-EvidenceKind = Literal["provenance", "statistical"]
+EvidenceKind = Literal["provenance", "statistical", "derived"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,8 @@ class Detector(ABC):
     kind: ClassVar[EvidenceKind] = "statistical"
     """``provenance`` detectors read proof (C2PA, metadata, watermarks): conclusive when they
     find it, so they may force the verdict, and they never vote in the heuristics.
-    ``statistical`` detectors judge pixels and are combined by the heuristics."""
+    ``statistical`` detectors judge pixels and are combined by the heuristics. ``derived``
+    results (the heatmap summary) restate other detectors and never vote."""
     obsolete: ClassVar[bool] = False
     """Obsolete detectors still run and report, but ``AverageExcludeObsolete`` ignores them."""
     relevance: ClassVar[float] = 0.5

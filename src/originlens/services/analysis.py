@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from originlens import API_VERSION
+from originlens import API_VERSION, heatmap
 from originlens.detectors.base import MediaInput
 from originlens.detectors.registry import DetectorRegistry
 from originlens.media.images import ImageError, decode_image
-from originlens.pipeline import analyse_media
+from originlens.pipeline import Outcome, analyse_media
 from originlens.services import users as users_service
 from originlens.services.classifications import create_delivery
 from originlens.storage import BlobNotFoundError, BlobStore
@@ -76,6 +77,7 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         if claimed is None:
             return
         blob_key, mime, name = claimed.blob_key, claimed.mime_type, claimed.sha256
+        options = dict(claimed.options or {})
 
     try:
         if blob_key is None:
@@ -92,6 +94,9 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
     try:
         media = MediaInput(data=data, mime_type=mime, name=name, decoded=decoded)
         outcome = analyse_media(ctx.registry, media)
+        heatmap_key, heatmap_note = None, None
+        if options.get("with_heatmap"):
+            heatmap_key, heatmap_note = _make_heatmap(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
         _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
@@ -105,10 +110,27 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         analysis.verdicts = outcome.verdicts
         analysis.c2pa = outcome.c2pa
         analysis.forced_by = {"evidence": outcome.forcing} if outcome.forcing else None
+        analysis.heatmap_blob_key = heatmap_key
+        if heatmap_note:
+            analysis.notes = [*analysis.notes, heatmap_note]
         analysis.state = "done"
         analysis.api_version = API_VERSION
         analysis.finished_at = utcnow()
         _after_finish(session, ctx, analysis)
+
+
+def _make_heatmap(
+    ctx: AnalysisContext, analysis_id: int, outcome: Outcome, image: Any
+) -> tuple[str | None, str | None]:
+    """Build, store and summarise the heatmap; returns (PNG blob key, note when none was made)."""
+    made = heatmap.build(list(ctx.registry), image)
+    if made is None:
+        return None, "with_heatmap: no statistical detector could judge this image, so no heatmap was made."
+    key = f"heatmaps/{analysis_id:012d}.png"
+    ctx.blobs.put(key, heatmap.render_png(made, image))
+    ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
+    outcome.results.append(heatmap.result_json(made))
+    return key, None
 
 
 def _record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:

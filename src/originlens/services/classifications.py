@@ -72,8 +72,6 @@ def _cache_key(sha256: str, options: SubmitOptions, fingerprint: str) -> str:
 def _unsupported_option_notes(options: SubmitOptions) -> list[str]:
     """Options accepted and recorded whose analysis this version does not have yet."""
     notes = []
-    if options.with_heatmap:
-        notes.append("with_heatmap: no heatmap model is installed yet, so no heatmap was made (has_heatmap is false).")
     if options.with_morphing:
         notes.append("with_morphing: no face-morphing model is installed yet, so morphing was not analysed.")
     if options.with_tampering:

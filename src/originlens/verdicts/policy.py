@@ -4,7 +4,8 @@
    C2PA AI assertion, generator metadata, a public watermark) — decides the verdict, in the
    priority order of :data:`FORCING_PRIORITY`, with its reason stated. A C2PA forcing is
    skipped when the submission asked ``prevent_c2pa_forces``.
-2. Otherwise the user's heuristic over the *statistical* detectors decides. Provenance that
+2. Otherwise the user's heuristic over the *statistical* detectors decides (derived results
+   such as the ``heatmap`` summary never vote: they would count the same pixels twice). Provenance that
    is not conclusive (a camera-capture claim, camera EXIF) is shown in ``results`` but does
    not vote: absence or weakness of proof is not evidence.
 3. A user's override wins over both.
@@ -42,7 +43,7 @@ class ScoredModel:
 def decide(models: Sequence[ScoredModel]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return (verdicts of every heuristic over the statistical models, forcing evidence in priority order)."""
     statistical = [
-        ModelScore(m.model, m.artificial, m.unknown, m.obsolete, m.relevance) for m in models if m.kind != "provenance"
+        ModelScore(m.model, m.artificial, m.unknown, m.obsolete, m.relevance) for m in models if m.kind == "statistical"
     ]
     verdicts = []
     for verdict in compute_all(statistical):

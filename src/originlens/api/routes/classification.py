@@ -214,21 +214,32 @@ async def list_results_alias(
     return _list(session, container, user, ids or None, ref_id, page, per_page, request)
 
 
-def _heatmap(session: SessionDep, container: Container, user: UserDep, identifier: str) -> Response:
+def _heatmap(session: SessionDep, container: Container, user: UserDep, identifier: str, fmt: str) -> Response:
+    """The PNG overlay, or with ``format=json`` the raw per-cell probabilities."""
     row = service.get_classification(session, user, identifier)
-    if row.analysis.heatmap_blob_key is None:
+    key = row.analysis.heatmap_blob_key
+    if key is None:
         raise NotFoundError("This classification has no heatmap.")
-    return Response(container.blobs.get(row.analysis.heatmap_blob_key), media_type="image/png")
+    if fmt == "json":
+        return Response(container.blobs.get(key.removesuffix(".png") + ".json"), media_type="application/json")
+    return Response(container.blobs.get(key), media_type="image/png")
+
+
+HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]
 
 
 @router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
-async def get_heatmap(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
-    return _heatmap(session, container, user, identifier)
+async def get_heatmap(
+    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
+) -> Response:
+    return _heatmap(session, container, user, identifier, fmt)
 
 
 @router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
-async def get_heatmap_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
-    return _heatmap(session, container, user, identifier)
+async def get_heatmap_alias(
+    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
+) -> Response:
+    return _heatmap(session, container, user, identifier, fmt)
 
 
 class OverrideRequest(BaseModel):
