@@ -504,3 +504,18 @@ def test_tampered_ai_file_is_not_forced(trusting: C2PADetector, signed: dict[str
         assert p.details["validation_state"] == "Invalid"
         assert "assertion.dataHash.mismatch" in p.details["failure_codes"]
         _check_evidence(p)
+
+
+@pytest.mark.parametrize("path", sorted((EVAL / "c2pa").rglob("*.*")), ids=lambda p: p.name)
+def test_fast_precheck_never_skips_a_file_the_library_reads(path: Path) -> None:
+    """The byte pre-check may only skip files in which the library finds no C2PA at all."""
+    from originlens.detectors.c2pa_reader import might_carry_c2pa
+
+    if path.suffix.lower() not in MIME_BY_EXT:
+        pytest.skip("not a media file")
+    data = path.read_bytes()
+    if not might_carry_c2pa(data):
+        detector = C2PADetector(TRUST_LIST)
+        detector.load()
+        full = detector._read(MediaInput(data=data, mime_type=MIME_BY_EXT[path.suffix.lower()]))
+        assert full is None, f"{path.name}: the pre-check skipped a file that has C2PA data"

@@ -72,6 +72,16 @@ _MAX_INGREDIENT_DEPTH = 16
 _URL_RE = re.compile(r"https?://[^\s\"'<>]+")
 
 
+_C2PA_MARKERS = (b"jumb", b"c2pa", b"provenance")
+"""Embedded manifests live in a JUMBF box (``jumb``) labelled ``c2pa``; a remote manifest is
+linked from XMP ``dcterms:provenance``. A file with none of these bytes has no C2PA to read."""
+
+
+def might_carry_c2pa(data: bytes) -> bool:
+    """Cheap pre-check (a few byte searches) that spares the library call on ordinary files."""
+    return any(marker in data for marker in _C2PA_MARKERS)
+
+
 class C2PADetector(Detector):
     """Reads C2PA manifests; forces ``artificial`` on a valid generative-AI assertion."""
 
@@ -172,6 +182,8 @@ class C2PADetector(Detector):
     # ------------------------------------------------------------------ predicting
 
     def _predict(self, media: MediaInput) -> Prediction:
+        if not might_carry_c2pa(media.data):
+            return self.unknown("no C2PA manifest")
         try:
             store = self._read(media)
         except Exception as exc:
