@@ -1,7 +1,7 @@
 """API benchmark: submit-to-done latency, submit overhead, and GET latency under load.
 
 The service runs in its own process (``originlens serve``, SQLite, in-process workers,
-the C2PA detector only, rate limits off); this process is the client.
+the default detectors, rate limits off); this process is the client.
 
     .venv/bin/python bench/api.py [--rate 200] [--seconds 10] [--submits 40]
 
@@ -210,7 +210,7 @@ def main() -> None:
         f"p90 {_pct(posts, 90):.2f} ms over {len(posts)}  "
         f"[{statistics.median(posts) / base_med:.1f}x baseline]  target < 20 ms median"
     )
-    print(f"submit-to-done (C2PA detector only): median {statistics.median(done):.2f} ms, p90 {_pct(done, 90):.2f} ms")
+    print(f"submit-to-done (default detectors): median {statistics.median(done):.2f} ms, p90 {_pct(done, 90):.2f} ms")
     for label, run in ((f"paced at {args.rate:.0f} req/s", paced), ("as fast as answered", flat_out)):
         print(
             f"GET result, {args.concurrency} connections, {label}: {run['achieved']:.1f} req/s over "
