@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from originlens.services import keys as keys_service
 from originlens.services import users as users_service
 from originlens.settings import Settings
+from originlens.storage import make_blob_store
 from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
 from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
@@ -134,12 +135,13 @@ def users_list() -> None:
 
 @users_app.command("delete")
 def users_delete(user: str, yes: Annotated[bool, typer.Option("--yes")] = False) -> None:
-    """Delete a user and all its classifications."""
-    with unit_of_work(_sessions(Settings())) as session:
+    """Delete a user and all its classifications and stored files."""
+    settings = Settings()
+    with unit_of_work(_sessions(settings)) as session:
         row = _find(session, user)
         if not yes:
             typer.confirm(f"Delete user {row.id} <{row.email}> and all its data?", abort=True)
-        users_service.delete_user(session, row)
+        users_service.delete_user(session, row, make_blob_store(settings.resolved_storage_url))
         typer.echo(f"user {row.id} deleted")
 
 

@@ -16,7 +16,9 @@ from originlens.errors import (
     InsufficientCreditsError,
     NotFoundError,
 )
-from originlens.store.models import Pricing, User, utcnow
+from originlens.storage import BlobStore
+from originlens.store.db import after_commit
+from originlens.store.models import Analysis, Pricing, User, utcnow
 from originlens.verdicts.heuristics import HEURISTICS
 from originlens.webhooks.signing import generate_secret
 
@@ -177,13 +179,27 @@ def search_managed_users(
     return Page(items=items, total=total, per_page=per_page or max(total, 1), current_page=page if per_page else 1)
 
 
-def delete_user(session: Session, user: User) -> None:
-    """Delete an account and everything it owns (classifications, analyses, overrides, keys)."""
+def delete_user(session: Session, user: User, blobs: BlobStore) -> None:
+    """Delete an account and everything it owns: rows (classifications, analyses, overrides,
+    keys) now, and the stored media and heatmap files once the deletion is committed."""
     has_users = session.scalar(select(func.count()).select_from(User).where(User.partner_id == user.id))
     if has_users:
         raise ConflictError(f"This partner still manages {has_users} user(s); delete or move them first.")
+    files: list[str] = []
+    for media_key, heatmap_key in session.execute(
+        select(Analysis.blob_key, Analysis.heatmap_blob_key).where(Analysis.user_id == user.id)
+    ):
+        files += [k for k in (media_key, heatmap_key) if k]
+        if heatmap_key:
+            files.append(heatmap_key.removesuffix(".png") + ".json")
     session.delete(user)
     session.flush()
+
+    def remove_files() -> None:
+        for key in files:
+            blobs.delete(key)
+
+    after_commit(session, remove_files)
 
 
 def accept_terms(user: User) -> None:

@@ -185,9 +185,14 @@ def create_user(
 
 
 @router.delete("/user", summary="Delete your own account, or (partners) one of your users")
-def delete_user(session: SessionDep, caller: UserAnyTermsDep, id: Annotated[int | None, Query()] = None) -> Response:
+def delete_user(
+    session: SessionDep,
+    container: ContainerDep,
+    caller: UserAnyTermsDep,
+    id: Annotated[int | None, Query()] = None,
+) -> Response:
     target = caller if id is None or id == caller.id else service.get_managed_user(session, caller, id)
-    service.delete_user(session, target)
+    service.delete_user(session, target, container.blobs)
     return Response(status_code=204)
 
 
