@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import RunningServer, free_port, image_bytes, make_user, submit
+from tests.conftest import RunningServer, free_port, image_bytes, make_user, submit, wait_done
 
 
 class _Inbox:
@@ -183,12 +184,17 @@ class TestCredits:
 
 
 class TestDeletion:
-    def test_user_can_delete_own_account(self, server: RunningServer) -> None:
+    def test_user_can_delete_own_account_and_its_files(self, server: RunningServer) -> None:
         _, key = make_user(server)
+        blobs = server.settings.data_dir / "blobs" / "media"
+        data = image_bytes(seed=60)
+        digest = hashlib.sha256(data).hexdigest()
         with server.client(key) as client:
-            submit(client, image_bytes(seed=60))
+            wait_done(client, submit(client, data))
+            assert any(p.name.startswith(digest) for p in blobs.rglob("*"))
             assert client.delete("/api/user").status_code == 204
             assert client.get("/api/classifications").status_code == 401
+        assert not any(p.name.startswith(digest) for p in blobs.rglob("*"))
 
     def test_partner_deletes_only_its_own_users(self, server: RunningServer) -> None:
         _, key = partner_of(server)
