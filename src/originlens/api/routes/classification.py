@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from originlens.api.deps import ContainerDep, SessionDep, UserDep
-from originlens.container import Container
 from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
@@ -130,40 +129,41 @@ def submit_image_from_url(
     return _identifier_response(request, classification)
 
 
-def _render_one(session: SessionDep, container: Container, user: UserDep, identifier: str) -> Response:
-    return _json(service.render_one(session, user, identifier, container.settings.public_url))
+# identifAI serves every image read under a second, ``_image`` path: one handler, two routes.
 
 
 @router.get("/classification/{identifier}", summary="Get single image classification result")
-async def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
-    return _render_one(session, container, user, identifier)
-
-
 @router.get("/classification_image/{identifier}", include_in_schema=False)
-async def get_result_alias(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
-    return _render_one(session, container, user, identifier)
+async def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _json(service.render_one(session, user, identifier, container.settings.public_url))
 
 
-def _list(
-    session: SessionDep,
-    container: Container,
-    user: UserDep,
-    identifiers: list[str] | None,
-    ref_id: str | None,
-    page: int,
-    per_page: int,
+ListIdentifiers = Annotated[list[str] | None, Query(alias="identifiers[]", max_length=100)]
+PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
+
+
+@router.get("/classifications", summary="Get several image results, or list your own")
+@router.get("/classifications_image", include_in_schema=False)
+async def list_results(
     request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    identifiers: ListIdentifiers = None,
+    identifiers_plain: PlainIdentifiers = None,
+    ref_id: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
+    """With ``identifiers[]``: those results, in order. Without: your own, newest first, paginated."""
     public_url = container.settings.public_url
-    if identifiers:
-        rows = service.get_many(session, user, identifiers)
-        return _json(service.render(session, user, rows, public_url))
+    ids = (identifiers or []) + (identifiers_plain or [])
+    if ids:
+        return _json(service.render(session, user, service.get_many(session, user, ids), public_url))
     rows, total = service.list_own(session, user, ref_id=ref_id, page=page, per_page=per_page)
     last_page = max(1, -(-total // per_page))
     first = (page - 1) * per_page + 1 if rows else None
-    next_url = None
-    if page < last_page:
-        next_url = str(request.url.include_query_params(page=page + 1))
+    next_url = str(request.url.include_query_params(page=page + 1)) if page < last_page else None
     return _json(
         {
             "current_page": page,
@@ -178,68 +178,21 @@ def _list(
     )
 
 
-ListIdentifiers = Annotated[list[str] | None, Query(alias="identifiers[]", max_length=100)]
-PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
+HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]
 
 
-@router.get("/classifications", summary="Get several image results, or list your own")
-async def list_results(
-    request: Request,
-    session: SessionDep,
-    container: ContainerDep,
-    user: UserDep,
-    identifiers: ListIdentifiers = None,
-    identifiers_plain: PlainIdentifiers = None,
-    ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
+@router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
+async def get_heatmap(
+    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
 ) -> Response:
-    ids = (identifiers or []) + (identifiers_plain or [])
-    return _list(session, container, user, ids or None, ref_id, page, per_page, request)
-
-
-@router.get("/classifications_image", include_in_schema=False)
-async def list_results_alias(
-    request: Request,
-    session: SessionDep,
-    container: ContainerDep,
-    user: UserDep,
-    identifiers: ListIdentifiers = None,
-    identifiers_plain: PlainIdentifiers = None,
-    ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Response:
-    ids = (identifiers or []) + (identifiers_plain or [])
-    return _list(session, container, user, ids or None, ref_id, page, per_page, request)
-
-
-def _heatmap(session: SessionDep, container: Container, user: UserDep, identifier: str, fmt: str) -> Response:
     """The PNG overlay, or with ``format=json`` the raw per-cell probabilities."""
-    row = service.get_classification(session, user, identifier)
-    key = row.analysis.heatmap_blob_key
+    key = service.get_classification(session, user, identifier).analysis.heatmap_blob_key
     if key is None:
         raise NotFoundError("This classification has no heatmap.")
     if fmt == "json":
         return Response(container.blobs.get(key.removesuffix(".png") + ".json"), media_type="application/json")
     return Response(container.blobs.get(key), media_type="image/png")
-
-
-HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]
-
-
-@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
-async def get_heatmap(
-    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
-) -> Response:
-    return _heatmap(session, container, user, identifier, fmt)
-
-
-@router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
-async def get_heatmap_alias(
-    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
-) -> Response:
-    return _heatmap(session, container, user, identifier, fmt)
 
 
 class OverrideRequest(BaseModel):
