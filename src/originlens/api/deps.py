@@ -49,13 +49,14 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 def _authenticate(request: Request, session: Session, require_terms: bool) -> User:
     container: Container = request.app.state.container
     api_key = request.headers.get("x-api-key")
-    user = keys_service.authenticate(session, container.secret_key, api_key)
+    if not api_key:
+        raise UnauthorizedError()
+    key_digest = keys_service.digest(container.secret_key, api_key)  # once: it finds the user and keys the limits
+    user = keys_service.user_for_digest(session, key_digest)
     if user is None:
         raise UnauthorizedError()
     limiter: RateLimiter = request.app.state.limiter
-    decision = limiter.hit(
-        f"key:{keys_service.digest(container.secret_key, api_key or '')[:32]}", write=request.method != "GET"
-    )
+    decision = limiter.hit(f"key:{key_digest[:32]}", write=request.method != "GET")
     if not decision.allowed:
         raise TooManyAttemptsError(decision.retry_after_s)
     if require_terms and user.terms_accepted_at is None:

@@ -45,7 +45,12 @@ _USER_BY_KEY_DIGEST = (
 def authenticate(session: Session, secret_key: str, api_key: str | None) -> User | None:
     if not api_key:
         return None
-    return session.scalars(_USER_BY_KEY_DIGEST, {"digest": digest(secret_key, api_key)}).one_or_none()
+    return user_for_digest(session, digest(secret_key, api_key))
+
+
+def user_for_digest(session: Session, key_digest: str) -> User | None:
+    """The live key's owner, for callers that already hold the digest (it also keys rate limits)."""
+    return session.scalars(_USER_BY_KEY_DIGEST, {"digest": key_digest}).one_or_none()
 
 
 def list_keys(session: Session, user: User) -> list[ApiKey]:
