@@ -59,10 +59,12 @@ def main() -> None:
     settings = Settings()
     registry = build_registry(settings)
     started = time.perf_counter()
-    for detector in registry:
+    for detector in registry:  # every model, the option ones too: what a worker holds
         detector.load()
+    if registry.faces is not None:
+        registry.faces.load()
     print(
-        f"detectors: {', '.join(f'{d.name}({d.kind})' for d in registry)}; loaded in "
+        f"detectors: {', '.join(f'{d.name}({d.kind})' for d in registry)} + faces; loaded in "
         f"{time.perf_counter() - started:.1f} s"
     )
 

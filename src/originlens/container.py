@@ -11,8 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from originlens.detectors.base import Detector
 from originlens.detectors.c2pa_reader import C2PADetector
 from originlens.detectors.metadata import MetadataDetector
+from originlens.detectors.morphing import MorphingDetector
+from originlens.detectors.nsfw import NsfwDetector
 from originlens.detectors.registry import DetectorRegistry, load_detector_class
+from originlens.detectors.tampering import TamperingDetector
 from originlens.detectors.watermark import WatermarkDetector
+from originlens.faces.detection import FaceDetector
 from originlens.jobs import JobQueue, make_queue
 from originlens.outbound.guard import AddressPolicy
 from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
@@ -28,10 +32,23 @@ log = logging.getLogger(__name__)
 
 
 def build_registry(settings: Settings) -> DetectorRegistry:
-    detectors: list[Detector] = [C2PADetector(settings.c2pa_trust_anchors), MetadataDetector(), WatermarkDetector()]
+    """The built-in detectors (minus those disabled), the plugins, and the face finder.
+
+    The option analyses (tampering, NSFW, morphing) are registered too; they only run for
+    submissions that ask for them. Models load lazily, on first use.
+    """
+    detectors: list[Detector] = [
+        C2PADetector(settings.c2pa_trust_anchors),
+        MetadataDetector(),
+        WatermarkDetector(),
+        TamperingDetector(),
+        NsfwDetector(use_nudenet=settings.nsfw_nudenet),
+        MorphingDetector(),
+    ]
     detectors = [d for d in detectors if d.name not in settings.disabled_detectors]
     detectors += [load_detector_class(path)() for path in settings.extra_detectors]
-    return DetectorRegistry(detectors)
+    faces = None if "faces" in settings.disabled_detectors else FaceDetector()
+    return DetectorRegistry(detectors, faces=faces)
 
 
 @dataclass

@@ -126,8 +126,14 @@ def _colour(p: float) -> tuple[int, int, int, int]:
     return (255, int(255 - 215 * t), int(255 - 215 * t), int(110 + 60 * t))
 
 
-def render_png(heatmap: Heatmap, image: Image.Image) -> bytes:
-    """The image with the map over it and a legend underneath."""
+def render_png(
+    heatmap: Heatmap,
+    image: Image.Image,
+    low: str = "human",
+    high: str = "artificial",
+    summary: str = "share judged artificial",
+) -> bytes:
+    """The image with the map over it and a legend underneath (labels given for other maps)."""
     base = image.convert("RGB")
     scale = min(1.0, RENDER_MAX_SIDE / max(base.size))
     size = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
@@ -149,9 +155,9 @@ def render_png(heatmap: Heatmap, image: Image.Image) -> bytes:
     for x in range(bar_w):
         r, g, b, _ = _colour(x / max(1, bar_w - 1))
         legend.line([(70 + x, size[1] + 8), (70 + x, size[1] + 20)], fill=(r, g, b))
-    legend.text((4, size[1] + 8), "human", fill=(0, 0, 0))
-    legend.text((76 + bar_w, size[1] + 8), "artificial", fill=(0, 0, 0))
-    legend.text((4, size[1] + 22), f"share judged artificial: {heatmap.share_artificial:.0%}", fill=(0, 0, 0))
+    legend.text((4, size[1] + 8), low, fill=(0, 0, 0))
+    legend.text((76 + bar_w, size[1] + 8), high, fill=(0, 0, 0))
+    legend.text((4, size[1] + 22), f"{summary}: {heatmap.share_artificial:.0%}", fill=(0, 0, 0))
     out = io.BytesIO()
     canvas.save(out, "PNG", optimize=True)
     return out.getvalue()

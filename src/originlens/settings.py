@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     """Names of built-in detectors not to run (e.g. a slow model on a small machine)."""
     extra_detectors: list[str] = Field(default_factory=list)
     """Dotted paths ``module:Class`` of extra detector classes to register (plugins)."""
+    nsfw_nudenet: bool = False
+    """Also run NudeNet's body-part detector for ``with_nsfw`` (boxes and classes). Off by
+    default: its weights are AGPL-3.0 (trained with ultralytics), so it is not part of the
+    default install; ``pip install --no-deps nudenet==3.4.2`` first. Open NSFW always runs."""
 
     smtp_host: str | None = None
     smtp_port: int = 25

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 Label = Literal["human", "artificial"]
-EvidenceKind = Literal["provenance", "statistical", "derived"]
+EvidenceKind = Literal["provenance", "statistical", "derived", "auxiliary"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,12 @@ class Detector(ABC):
     """``provenance`` detectors read proof (C2PA, metadata, watermarks): conclusive when they
     find it, so they may force the verdict, and they never vote in the heuristics.
     ``statistical`` detectors judge pixels and are combined by the heuristics. ``derived``
-    results (the heatmap summary) restate other detectors and never vote."""
+    results (the heatmap summary) restate other detectors and never vote. ``auxiliary``
+    analyses (tampering, NSFW, morphing) answer another question than "made by generative
+    AI?", so they are reported in ``results`` but never vote either."""
+    option: ClassVar[str | None] = None
+    """The request option that turns this analysis on (``with_tampering``, ``with_nsfw``,
+    ``with_morphing``); ``None`` means it always runs."""
     obsolete: ClassVar[bool] = False
     """Obsolete detectors still run and report, but ``AverageExcludeObsolete`` ignores them."""
     relevance: ClassVar[float] = 0.5

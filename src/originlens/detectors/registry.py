@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from originlens.detectors.base import Detector
 
@@ -21,8 +22,11 @@ def load_detector_class(dotted: str) -> type[Detector]:
 
 
 class DetectorRegistry:
-    def __init__(self, detectors: Iterable[Detector]) -> None:
+    def __init__(self, detectors: Iterable[Detector], faces: Any | None = None) -> None:
+        """``faces``: the face finder (``originlens.faces.detection.FaceDetector``) whose faces
+        fill ``details``; ``None`` turns face analysis off."""
         self._detectors = list(detectors)
+        self.faces = faces
         names = [d.name for d in self._detectors]
         if len(names) != len(set(names)):
             raise ValueError(f"detector names must be unique, got {names}")
@@ -39,6 +43,8 @@ class DetectorRegistry:
     def fingerprint(self) -> str:
         """Changes whenever a detector is added, removed or upgraded: part of the cache key."""
         parts = sorted(f"{d.name}@{d.version}" for d in self._detectors)
+        if self.faces is not None:
+            parts.append(f"faces@{getattr(self.faces, 'version', '?')}")
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def describe(self) -> list[dict[str, object]]:

@@ -93,10 +93,12 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
 
     try:
         media = MediaInput(data=data, mime_type=mime, name=name, decoded=decoded)
-        outcome = analyse_media(ctx.registry, media)
+        asked = [name for name in ("with_tampering", "with_nsfw", "with_morphing") if options.get(name)]
+        outcome = analyse_media(ctx.registry, media, asked)
         heatmap_key, heatmap_note = None, None
         if options.get("with_heatmap"):
             heatmap_key, heatmap_note = _make_heatmap(ctx, analysis_id, outcome, decoded)
+        tampering_key = _store_tampering_map(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
         _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
@@ -111,8 +113,12 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         analysis.c2pa = outcome.c2pa
         analysis.forced_by = {"evidence": outcome.forcing} if outcome.forcing else None
         analysis.heatmap_blob_key = heatmap_key
-        if heatmap_note:
-            analysis.notes = [*analysis.notes, heatmap_note]
+        analysis.tampering_blob_key = tampering_key
+        analysis.details = outcome.details
+        analysis.is_nsfw = outcome.is_nsfw
+        notes = [*outcome.notes, *([heatmap_note] if heatmap_note else [])]
+        if notes:
+            analysis.notes = [*analysis.notes, *notes]
         analysis.state = "done"
         analysis.api_version = API_VERSION
         analysis.finished_at = utcnow()
@@ -131,6 +137,26 @@ def _make_heatmap(
     ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
     outcome.results.append(heatmap.result_json(made))
     return key, None
+
+
+def _store_tampering_map(ctx: AnalysisContext, analysis_id: int, outcome: Outcome, image: Any) -> str | None:
+    """Render and store the tampering map the tampering model left in its evidence, if any."""
+    found = next((p for p in outcome.predictions if p.model == "tampering" and not p.unknown and p.evidence), None)
+    if found is None or found.evidence is None or "map" not in found.evidence:
+        return None
+    made = heatmap.Heatmap(
+        grid=found.evidence["map"],
+        cell=int(found.evidence["cell"]),
+        width=image.width,
+        height=image.height,
+        windows=0,
+        models=["tampering"],
+        elapsed_time=found.elapsed_time,
+    )
+    key = f"tampering/{analysis_id:012d}.png"
+    ctx.blobs.put(key, heatmap.render_png(made, image, low="untouched", high="manipulated", summary="share flagged"))
+    ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
+    return key
 
 
 def _record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:

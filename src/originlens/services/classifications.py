@@ -69,18 +69,6 @@ def _cache_key(sha256: str, options: SubmitOptions, fingerprint: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def _unsupported_option_notes(options: SubmitOptions) -> list[str]:
-    """Options accepted and recorded whose analysis this version does not have yet."""
-    notes = []
-    if options.with_morphing:
-        notes.append("with_morphing: no face-morphing model is installed yet, so morphing was not analysed.")
-    if options.with_tampering:
-        notes.append("with_tampering: no tampering model is installed yet, so tampering was not analysed.")
-    if options.with_nsfw:
-        notes.append("with_nsfw: no NSFW model is installed yet, so is_nsfw is null (not determined).")
-    return notes
-
-
 def validate_image_upload(data: bytes, max_upload_bytes: int, max_image_pixels: int) -> str:
     """Upload-time checks, by content only; returns the sniffed MIME type."""
     if len(data) > max_upload_bytes:
@@ -146,7 +134,6 @@ def submit_image(
             mime_type=mime,
             blob_key=blob_key,
             options=options.as_dict(),
-            notes=_unsupported_option_notes(options),
         )
         session.add(analysis)
         session.flush()
@@ -308,7 +295,8 @@ def build_response(
         "force_classification": forced_label,
         "verdicts": analysis.verdicts or [],
         "results": analysis.results or [],
-        "details": [],
+        "details": face_details(analysis.details or [], user.heuristic),
+        "has_tampering_map": analysis.tampering_blob_key is not None,
         "cached": classification.cached,
         "options": classification.options,
         "notes": list(analysis.notes or []),
@@ -322,6 +310,23 @@ def build_response(
     if verdict is not None:
         body["verdict"] = verdict
     return body
+
+
+def face_details(details: list[dict[str, Any]], heuristic: str) -> list[dict[str, Any]]:
+    """Stored ``details`` with each detection's ``verdict`` under the user's heuristic."""
+    shown = []
+    for group in details:
+        detections = []
+        for detection in group.get("detections", []):
+            item = {k: v for k, v in detection.items() if k != "verdicts"}
+            verdicts = detection.get("verdicts") or []
+            item["verdict"] = next(
+                (v for v in verdicts if v["heuristic"] == heuristic), verdicts[0] if verdicts else {}
+            )
+            item["verdicts"] = verdicts
+            detections.append(item)
+        shown.append({**group, "detections": detections})
+    return shown
 
 
 def select_verdict(

@@ -181,17 +181,19 @@ def search_managed_users(
 
 def delete_user(session: Session, user: User, blobs: BlobStore) -> None:
     """Delete an account and everything it owns: rows (classifications, analyses, overrides,
-    keys) now, and the stored media and heatmap files once the deletion is committed."""
+    keys) now, and the stored media, heatmap and tampering files once the deletion is committed."""
     has_users = session.scalar(select(func.count()).select_from(User).where(User.partner_id == user.id))
     if has_users:
         raise ConflictError(f"This partner still manages {has_users} user(s); delete or move them first.")
     files: list[str] = []
-    for media_key, heatmap_key in session.execute(
-        select(Analysis.blob_key, Analysis.heatmap_blob_key).where(Analysis.user_id == user.id)
+    for media_key, *map_keys in session.execute(
+        select(Analysis.blob_key, Analysis.heatmap_blob_key, Analysis.tampering_blob_key).where(
+            Analysis.user_id == user.id
+        )
     ):
-        files += [k for k in (media_key, heatmap_key) if k]
-        if heatmap_key:
-            files.append(heatmap_key.removesuffix(".png") + ".json")
+        files += [media_key] if media_key else []
+        for map_key in filter(None, map_keys):  # each map PNG has its raw grid beside it
+            files += [map_key, map_key.removesuffix(".png") + ".json"]
     session.delete(user)
     session.flush()
 

@@ -116,6 +116,10 @@ class Analysis(Base):
     forced_by: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     """``{"evidence": [{"by", "classification", "reason"}, ...]}``: conclusive provenance, in priority order."""
     heatmap_blob_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    tampering_blob_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The tampering map PNG (its raw grid is beside it as ``.json``), when ``with_tampering``."""
+    details: Mapped[list[Any] | None] = mapped_column(default=None)
+    """identifAI ``details``: faces with their boxes, per-face results and verdicts."""
     is_nsfw: Mapped[bool | None] = mapped_column(Boolean, default=None)
     notes: Mapped[list[Any]] = mapped_column(default=list)
     """Plain-language notes, e.g. options whose analysis does not exist yet."""

@@ -190,9 +190,26 @@ async def get_heatmap(
     key = service.get_classification(session, user, identifier).analysis.heatmap_blob_key
     if key is None:
         raise NotFoundError("This classification has no heatmap.")
+    return _map_response(container, key, fmt)
+
+
+def _map_response(container: Any, key: str, fmt: str) -> Response:
+    """A stored map: the PNG overlay, or its raw grid (stored beside it as JSON)."""
     if fmt == "json":
         return Response(container.blobs.get(key.removesuffix(".png") + ".json"), media_type="application/json")
     return Response(container.blobs.get(key), media_type="image/png")
+
+
+@router.get("/classification/tampering/{identifier}", summary="Get an image tampering map (PNG)")
+@router.get("/classification_image/tampering/{identifier}", include_in_schema=False)
+async def get_tampering_map(
+    identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
+) -> Response:
+    """originlens extension: where the tampering model (``with_tampering``) saw manipulation."""
+    key = service.get_classification(session, user, identifier).analysis.tampering_blob_key
+    if key is None:
+        raise NotFoundError("This classification has no tampering map (submit it with with_tampering=true).")
+    return _map_response(container, key, fmt)
 
 
 class OverrideRequest(BaseModel):

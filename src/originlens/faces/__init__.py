@@ -1,0 +1,1 @@
+"""Face analysis: detection, landmarks and alignment shared by the per-face detectors."""
