@@ -9,7 +9,10 @@ import random
 import pytest
 from PIL import Image
 
+from originlens.detectors.morphing import MorphingDetector
+from originlens.faces.detection import FaceDetector
 from tests.conftest import RunningServer, make_user, submit, wait_done
+from tests.support.morphs import self_blend
 from tests.support.shared_data import EVAL, needs_eval
 
 pytestmark = needs_eval
@@ -39,7 +42,10 @@ class TestFaces:
         for detection in detections:
             box = detection["box"]
             assert 0 <= box["x1"] < box["x2"] <= width and 0 <= box["y1"] < box["y2"] <= height
-            assert detection["verdict"]["heuristic"] and detection["verdict"]["classification"] in ("human", "artificial")
+            assert detection["verdict"]["heuristic"] and detection["verdict"]["classification"] in (
+                "human",
+                "artificial",
+            )
         # two different faces, not one face twice
         assert abs(detections[0]["box"]["x1"] - detections[1]["box"]["x1"]) > 50
         assert _result(body, "morphing") is None, "morphing runs only when asked"
@@ -69,6 +75,26 @@ class TestMorphing:
         else:
             assert morphing["classification_details"]["reason"]
         assert "morphing" not in _voters(body), "the morph model never votes on the image's AI verdict"
+
+    def test_a_self_blended_face_scores_higher_than_the_same_face_untouched(self, server: RunningServer) -> None:
+        """The same portrait with and without a morph (a self-blend made here from the real face)."""
+        portrait = Image.open(PORTRAIT).convert("RGB")
+        face = FaceDetector().detect(portrait)[0]
+        x1, y1, x2, y2 = (round(v) for v in face.box)
+        crop = portrait.crop((x1, y1, x2, y2))
+        forged = portrait.copy()
+        forged.paste(self_blend(MorphingDetector(), crop), (x1, y1))
+        scores = []
+        _, key = make_user(server)
+        with server.client(key) as client:
+            for image in (portrait, forged):
+                out = io.BytesIO()
+                image.save(out, "PNG")
+                body = wait_done(client, submit(client, out.getvalue(), name="p.png", with_morphing=True), 60)
+                results = body["details"][0]["detections"][0]["results"]
+                morph = next(r for r in results if r["model"] == "morphing")
+                scores.append(morph["classification_details"]["logit"])
+        assert scores[1] > scores[0] + 0.3, scores
 
     def test_no_face_means_unknown_with_the_reason(self, server: RunningServer) -> None:
         _, key = make_user(server)

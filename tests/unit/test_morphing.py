@@ -14,10 +14,11 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image
 
 from originlens.detectors.base import MediaInput
-from originlens.detectors.morphing import HEAD_PATH, MorphHead, MorphingDetector, convex_hull, feature_names
+from originlens.detectors.morphing import HEAD_PATH, MorphHead, MorphingDetector, feature_names
+from tests.support.morphs import self_blend as _self_blend
 from tests.support.shared_data import SHARED
 
 TRAIN = SHARED / "train"
@@ -44,19 +45,6 @@ def _media(image: Image.Image) -> MediaInput:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return MediaInput(data=buffer.getvalue(), mime_type="image/png")
-
-
-def _self_blend(detector: MorphingDetector, face: Image.Image) -> Image.Image:
-    """The face blended with a blurred, colour-shifted copy of itself inside its landmark hull."""
-    points = detector._landmarker.landmarks(face)
-    hull = convex_hull(points)
-    centre = hull.mean(axis=0)
-    mask = Image.new("L", face.size, 0)
-    ImageDraw.Draw(mask).polygon([(float(x), float(y)) for x, y in centre + (hull - centre) * 0.92], fill=255)
-    alpha = np.asarray(mask.filter(ImageFilter.GaussianBlur(4)), dtype=np.float64)[..., None] / 255.0
-    source = np.asarray(face.filter(ImageFilter.GaussianBlur(1.2)), dtype=np.float64) + np.array([18.0, -6.0, -12.0])
-    blended = alpha * source + (1 - alpha) * np.asarray(face, dtype=np.float64)
-    return Image.fromarray(np.clip(blended + 0.5, 0, 255).astype(np.uint8))
 
 
 def test_head_matches_the_code() -> None:
