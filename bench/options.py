@@ -13,16 +13,14 @@ Target on the 2-core dev machine: all three options together add < 400 ms (media
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _common import load_all, make_jpeg
 from originlens.container import build_registry
 from originlens.detectors.base import MediaInput
 from originlens.media.images import decode_image
@@ -39,25 +37,15 @@ CASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def make_jpeg(width: int, height: int) -> bytes:
-    image = Image.open(SOURCE).convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92)
-    return out.getvalue()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     settings = Settings()
     registry = build_registry(settings)
-    for detector in registry:
-        detector.load()
-    if registry.faces is not None:
-        registry.faces.load()
+    load_all(registry)
     for label, size, target in (("1 MP", (1155, 866), 400.0), ("12 MP", (4000, 3000), None)):
-        data = make_jpeg(*size)
+        data = make_jpeg(SOURCE, *size)
 
         def run(options: tuple[str, ...], data: bytes = data) -> float:
             started = time.perf_counter()

@@ -13,17 +13,15 @@ decode alone, so the ratio shows what the detectors add.
 from __future__ import annotations
 
 import argparse
-import io
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from _common import load_all, make_jpeg
 from originlens.container import build_registry
 from originlens.detectors.base import MediaInput
 from originlens.media.images import decode_image
@@ -31,16 +29,6 @@ from originlens.pipeline import analyse_media
 from originlens.settings import Settings
 
 SOURCE = Path(__file__).resolve().parents[2] / "shared" / "eval" / "real" / "exif-samples" / "exif-org_nikon-e950.jpg"
-
-
-def make_jpeg(width: int, height: int) -> bytes:
-    if SOURCE.exists():
-        image = Image.open(SOURCE).convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
-    else:
-        image = Image.effect_noise((width, height), 60).convert("RGB")
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=92)
-    return out.getvalue()
 
 
 def timed(fn, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
@@ -59,17 +47,14 @@ def main() -> None:
     settings = Settings()
     registry = build_registry(settings)
     started = time.perf_counter()
-    for detector in registry:  # every model, the option ones too: what a worker holds
-        detector.load()
-    if registry.faces is not None:
-        registry.faces.load()
+    load_all(registry)  # every model, the option ones too: what a worker holds
     print(
         f"detectors: {', '.join(f'{d.name}({d.kind})' for d in registry)} + faces; loaded in "
         f"{time.perf_counter() - started:.1f} s"
     )
 
     for label, size, target in (("1 MP", (1155, 866), 300), ("12 MP", (4000, 3000), 800)):
-        data = make_jpeg(*size)
+        data = make_jpeg(SOURCE if SOURCE.exists() else None, *size)
 
         def full(data: bytes = data) -> None:
             decoded = decode_image(data, settings.max_image_pixels)

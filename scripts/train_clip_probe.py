@@ -42,8 +42,21 @@ from originlens.detectors.clip_probe import (
     to_rgb,
     upscale_if_small,
 )
+from originlens.evaluation.training import (
+    Newton,
+    abstain_band,
+    auc,
+    fit_logistic,
+    head_numbers,
+    oof_logits,
+    platt,
+    standardise,
+    threshold_at_fpr,
+)
 
 SEED = 65
+NEWTON = Newton(iters=300, tol=1e-7, clip=None)
+"""The Newton settings head 2.0 was fitted with (the morphing head uses the defaults)."""
 CANDIDATE_KINDS = (
     "embeds",
     "cls",
@@ -176,47 +189,6 @@ def features(part: dict[str, np.ndarray], kind: str) -> np.ndarray:
     return np.concatenate(columns, axis=1).astype(np.float64)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 300) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method (x already standardised)."""
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    reg = np.full(d + 1, l2)
-    reg[-1] = 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-(xb @ w)))
-        grad = xb.T @ (p - y) / n + reg * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb / n + np.diag(reg + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return w[:-1], float(w[-1])
-
-
-def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Platt scaling ``p = sigmoid(a * logit + b)``, fitted on standardised logits for stability."""
-    scale = float(logits.std()) or 1.0
-    w, b = fit_logistic((logits / scale)[:, None], y, 1e-6)
-    return float(w[0]) / scale, b
-
-
-def auc(score: np.ndarray, y: np.ndarray) -> float:
-    """Mann-Whitney AUC (ties count one half)."""
-    pos, neg = score[y == 1], score[y == 0]
-    neg_sorted = np.sort(neg)
-    below = np.searchsorted(neg_sorted, pos, side="left")
-    equal = np.searchsorted(neg_sorted, pos, side="right") - below
-    return float((below + 0.5 * equal).sum() / (len(pos) * len(neg)))
-
-
-def threshold_at_fpr(p: np.ndarray, y: np.ndarray, fpr: float = 0.05) -> float:
-    human = np.sort(p[y == 0])
-    k = int(np.floor(fpr * len(human)))
-    # smallest t with at most k human scores strictly above it
-    return float(human[len(human) - 1 - k]) + 1e-6
-
-
 def metrics(p: np.ndarray, y: np.ndarray, t: float, low: float, high: float) -> dict[str, float]:
     pred = p > t
     keep = ~((p > low) & (p < high))
@@ -236,16 +208,6 @@ def source_folds(sources: list[str], k: int = 5) -> dict[str, int]:
     order = sorted(set(sources))
     random.Random(SEED).shuffle(order)
     return {src: i % k for i, src in enumerate(order)}
-
-
-def oof_logits(x: np.ndarray, y: np.ndarray, folds: np.ndarray, l2: float) -> np.ndarray:
-    out = np.zeros(len(y))
-    for k in np.unique(folds):
-        tr = folds != k
-        mean, std = x[tr].mean(0), x[tr].std(0) + 1e-6
-        w, b = fit_logistic((x[tr] - mean) / std, y[tr], l2)
-        out[~tr] = ((x[~tr] - mean) / std) @ w + b
-    return out
 
 
 def fit(kinds: list[str], l2s: list[float]) -> None:
@@ -273,10 +235,10 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
     for kind in kinds:
         x = features(data, kind)
         for l2 in l2s:
-            oof = oof_logits(x, y, folds, l2)
+            oof = oof_logits(x, y, folds, l2, NEWTON)
             tr = ~in_val
-            mean, std = x[tr].mean(0), x[tr].std(0) + 1e-6
-            w, b = fit_logistic((x[tr] - mean) / std, y[tr], l2)
+            mean, std = standardise(x[tr])
+            w, b = fit_logistic((x[tr] - mean) / std, y[tr], l2, NEWTON)
             split_auc = auc(((x[in_val] - mean) / std) @ w + b, y[in_val])
             a_cv = auc(oof, y)
             print(f"{kind:18s} l2={l2:<7g} grouped-CV AUC={a_cv:.4f}  single-split val AUC={split_auc:.4f}", flush=True)
@@ -285,7 +247,7 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
             )
     best = max(results, key=lambda r: (r["cv_auc"], r["l2"]))
     kind, l2, oof = best["feature_kind"], best["l2"], best["oof"]
-    a, c = platt(oof, y)
+    a, c = platt(oof, y, NEWTON)
     if a <= 0:
         # The head carries no information across sources: calibrate to a constant (the base
         # rate), which puts every image inside the abstain band, rather than flip its sign.
@@ -294,7 +256,7 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
     p = 1 / (1 + np.exp(-(a * oof + c)))
     t = threshold_at_fpr(p, y)
     # abstain band: calibrated p within +-0.1 of the threshold in probability (clipped)
-    low, high = max(0.01, t - 0.1), min(0.99, t + 0.1)
+    low, high = abstain_band(t)
     m = metrics(p, y, t, low, high)
     m["auc"] = round(auc(oof, y), 4)  # of the logits: equal to that of p whenever a > 0
     per_source = {}
@@ -306,8 +268,8 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
             "flagged_artificial": round(float((p[sel] > t).mean()), 3),
         }
     x = features(data, kind)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    w, b = fit_logistic((x - mean) / std, y, l2)
+    mean, std = standardise(x)
+    w, b = fit_logistic((x - mean) / std, y, l2, NEWTON)
     head = {
         "model": "clip-probe",
         "version": "2.0",
@@ -316,16 +278,7 @@ def fit(kinds: list[str], l2s: list[float]) -> None:
         "encoder_sha256": ENCODER_SHA256,
         "l2": l2,
         "seed": SEED,
-        "weights": [round(float(v), 6) for v in w],
-        "bias": round(float(b), 6),
-        "feature_mean": [round(float(v), 6) for v in mean],
-        "feature_std": [round(float(v), 6) for v in std],
-        "platt_a": round(a, 6),
-        "platt_b": round(c, 6),
-        "threshold": round(t, 6),
-        "abstain_low": round(low, 6),
-        "abstain_high": round(high, 6),
-        "score_mapping": "piecewise-linear: p in [0, threshold] -> [0, 0.5], [threshold, 1] -> [0.5, 1]",
+        **head_numbers(w, b, mean, std, (a, c), t, (low, high)),
         "validation": {
             "protocol": "5-fold cross-validation grouped by source_repo_or_package (out-of-fold predictions)",
             **m,

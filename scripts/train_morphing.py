@@ -59,6 +59,16 @@ from originlens.detectors.morphing import (
     face_features,
     feature_names,
 )
+from originlens.evaluation.training import (
+    abstain_band,
+    auc,
+    fit_logistic,
+    head_numbers,
+    oof_logits,
+    platt,
+    standardise,
+    threshold_at_fpr,
+)
 from originlens.faces.landmarks import LANDMARK_SHA256, FaceLandmarker
 
 SEED = 66
@@ -314,59 +324,7 @@ def build_samples(
     return featurize(samples, landmarker)
 
 
-# ------------------------------------------------------------------------------ fitting
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 100) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method (x already standardised)."""
-    n, d = x.shape
-    xb = np.hstack([x, np.ones((n, 1))])
-    w = np.zeros(d + 1)
-    reg = np.full(d + 1, l2)
-    reg[-1] = 0.0
-    for _ in range(iters):
-        p = 1 / (1 + np.exp(-np.clip(xb @ w, -50, 50)))
-        grad = xb.T @ (p - y) / n + reg * w
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb / n + np.diag(reg + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w[:-1], float(w[-1])
-
-
-def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return x.mean(0), x.std(0) + 1e-6
-
-
-def auc(score: np.ndarray, y: np.ndarray) -> float:
-    """Mann-Whitney AUC (ties count one half)."""
-    pos, neg = score[y == 1], np.sort(score[y == 0])
-    below = np.searchsorted(neg, pos, side="left")
-    equal = np.searchsorted(neg, pos, side="right") - below
-    return float((below + 0.5 * equal).sum() / (len(pos) * len(neg)))
-
-
-def oof_logits(x: np.ndarray, y: np.ndarray, folds: np.ndarray, l2: float) -> np.ndarray:
-    out = np.zeros(len(y))
-    for k in np.unique(folds):
-        tr = folds != k
-        mean, std = standardise(x[tr])
-        w, b = fit_logistic((x[tr] - mean) / std, y[tr], l2)
-        out[~tr] = ((x[~tr] - mean) / std) @ w + b
-    return out
-
-
-def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    scale = float(logits.std()) or 1.0
-    w, b = fit_logistic((logits / scale)[:, None], y, 1e-6)
-    return float(w[0]) / scale, b
-
-
-def threshold_at_fpr(p: np.ndarray, y: np.ndarray, fpr: float = 0.05) -> float:
-    real = np.sort(p[y == 0])
-    k = int(np.floor(fpr * len(real)))
-    return float(real[len(real) - 1 - k]) + 1e-6
-
-
+# ------------------------------------------------------------------------------ metrics
 def report(p: np.ndarray, y: np.ndarray, kinds: list[str], t: float, low: float, high: float) -> dict[str, Any]:
     kinds_arr = np.array(kinds)
     keep = ~((p > low) & (p < high))
@@ -462,7 +420,7 @@ def main(argv: list[str]) -> None:
     a, c = platt(oof, y[tr])
     p_oof = 1 / (1 + np.exp(-(a * oof + c)))
     t = threshold_at_fpr(p_oof, y[tr])
-    low, high = max(0.01, t - 0.1), min(0.99, t + 0.1)
+    low, high = abstain_band(t)
     cv = report(p_oof, y[tr], kinds_tr, t, low, high)
     mean, std = standardise(x[tr])
     w, b = fit_logistic((x[tr] - mean) / std, y[tr], l2)
@@ -500,16 +458,7 @@ def main(argv: list[str]) -> None:
         "landmark_sha256": LANDMARK_SHA256,
         "l2": l2,
         "seed": SEED,
-        "weights": [round(float(v), 6) for v in w],
-        "bias": round(float(b), 6),
-        "feature_mean": [round(float(v), 6) for v in mean],
-        "feature_std": [round(float(v), 6) for v in std],
-        "platt_a": round(a, 6),
-        "platt_b": round(c, 6),
-        "threshold": round(t, 6),
-        "abstain_low": round(low, 6),
-        "abstain_high": round(high, 6),
-        "score_mapping": "piecewise-linear: p in [0, threshold] -> [0, 0.5], [threshold, 1] -> [0.5, 1]",
+        **head_numbers(w, b, mean, std, (a, c), t, (low, high)),
         "validation": validation,
         "train_faces": sorted({f.key.split("#")[0] for f in faces if fold_of[f.group] >= 0}),
         "heldout_faces": sorted({f.key.split("#")[0] for f in faces if fold_of[f.group] < 0}),

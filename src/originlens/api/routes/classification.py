@@ -187,14 +187,15 @@ async def get_heatmap(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
 ) -> Response:
     """The PNG overlay, or with ``format=json`` the raw per-cell probabilities."""
-    key = service.get_classification(session, user, identifier).analysis.heatmap_blob_key
+    found = service.get_classification(session, user, identifier)
+    return _map_response(container, found.analysis.heatmap_blob_key, fmt, "This classification has no heatmap.")
+
+
+def _map_response(container: Any, key: str | None, fmt: str, missing: str) -> Response:
+    """A stored map: the PNG overlay, or its raw grid (stored beside it as JSON); ``missing`` is
+    the 404 message when the classification has none (``key`` is ``None``)."""
     if key is None:
-        raise NotFoundError("This classification has no heatmap.")
-    return _map_response(container, key, fmt)
-
-
-def _map_response(container: Any, key: str, fmt: str) -> Response:
-    """A stored map: the PNG overlay, or its raw grid (stored beside it as JSON)."""
+        raise NotFoundError(missing)
     if fmt == "json":
         return Response(container.blobs.get(key.removesuffix(".png") + ".json"), media_type="application/json")
     return Response(container.blobs.get(key), media_type="image/png")
@@ -206,10 +207,9 @@ async def get_tampering_map(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
 ) -> Response:
     """originlens extension: where the tampering model (``with_tampering``) saw manipulation."""
-    key = service.get_classification(session, user, identifier).analysis.tampering_blob_key
-    if key is None:
-        raise NotFoundError("This classification has no tampering map (submit it with with_tampering=true).")
-    return _map_response(container, key, fmt)
+    found = service.get_classification(session, user, identifier)
+    missing = "This classification has no tampering map (submit it with with_tampering=true)."
+    return _map_response(container, found.analysis.tampering_blob_key, fmt, missing)
 
 
 class OverrideRequest(BaseModel):
