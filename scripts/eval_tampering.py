@@ -14,6 +14,9 @@ deterministic), five JPEGs are made at one quality drawn from ``QUALITIES``:
 * ``double_jpeg``: a region taken from a copy JPEG-compressed at quality 50-70 on a grid
   shifted by 1-7 px, pasted back in place.
 
+With ``--all-qualities`` every untouched original is also re-saved at every quality of
+``QUALITIES`` and the FPR per quality is reported.
+
 Reports, per edit type: AUC against the originals (ties half), TPR at the detector's fixed
 threshold (score > 0.5), the FPR on originals, abstentions, and localisation: the share of
 flagged edits whose reported regions include one with IoU >= 0.2 with the edited box, and the
@@ -158,6 +161,9 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N sources (0: all)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--all-qualities", action="store_true", help="also score every untouched original re-saved at every quality"
+    )
     args = parser.parse_args()
     sources = load_sources(args.eval)
     if args.limit:
@@ -214,6 +220,14 @@ def main() -> None:
         print(f"| {kind} | {len(rows)} | {auc(pos, neg):.3f} | {tpr:.3f} | {loc:.3f} | {ovl:.3f} |")
     print(f"| all edits | {len(all_pos)} | {auc(all_pos, neg):.3f} | {np.mean([s > 0.5 for s in all_pos]):.3f} | | |")
     summary["auc_all"] = auc(all_pos, neg)
+    by_quality: dict[int, dict[str, float]] = {}
+    for q in QUALITIES:
+        o = [r["score"] > 0.5 for r in judged if r["quality"] == q and r["kind"] == "original"]
+        e = [r["score"] > 0.5 for r in judged if r["quality"] == q and r["kind"] != "original"]
+        if o:
+            by_quality[q] = {"n_originals": len(o), "fpr": float(np.mean(o)), "tpr_edits": float(np.mean(e))}
+            print(f"q{q}: originals {len(o)}, FPR {np.mean(o):.3f}; edits TPR {np.mean(e):.3f}")
+    summary["by_quality"] = by_quality
     # Which cue fires (score > 0.5) per edit type: where the evidence comes from.
     fires: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for r in judged:
@@ -222,6 +236,21 @@ def main() -> None:
                 fires[r["kind"]][cue] += 1
     print("cue firing counts:", {k: dict(v) for k, v in fires.items()})
     summary["cue_fires"] = {k: dict(v) for k, v in fires.items()}
+    if args.all_qualities:
+        # The untouched originals re-saved at every quality: FPR by quality on 5x more negatives.
+        per_q: dict[int, list[bool]] = defaultdict(list)
+        for _, rgb in sources:
+            for q in QUALITIES:
+                pred = detector.predict(MediaInput(data=jpeg(rgb, q), mime_type="image/jpeg"))
+                if not pred.unknown:
+                    per_q[q].append(pred.artificial > 0.5)
+        summary["fpr_all_qualities"] = {q: float(np.mean(v)) for q, v in per_q.items()}
+        everything = [x for v in per_q.values() for x in v]
+        print(
+            "originals at every quality, FPR:",
+            {q: f"{np.mean(v):.3f} of {len(v)}" for q, v in per_q.items()},
+            f"overall {np.mean(everything):.3f} of {len(everything)}",
+        )
     bands = {"<0.3MP": (0, 3e5), "0.3-1.5MP": (3e5, 1.5e6), ">1.5MP": (1.5e6, 1e9)}
     for band, (lo, hi) in bands.items():
         t = sorted(r["elapsed"] for r in records if lo <= r["pixels"] < hi)

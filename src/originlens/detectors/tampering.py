@@ -7,24 +7,28 @@ it is an ``auxiliary`` analysis and never votes on "made by AI?".
 
 Five cues, each a module of ``originlens.detectors.forensics``:
 
-* ``ela``: error level analysis (grey re-save at quality 90, error per cell regressed on
-  texture; high unexplained error is suspicious);
+* ``ela``: error level analysis (grey re-save 10 below the file's estimated JPEG quality,
+  within 50-90, or at 90 for non-JPEG input; error per cell regressed on texture; high
+  unexplained error is suspicious; cells with clipped RGB are left out);
 * ``double_jpeg``: JPEG input only; per-block agreement with the double-quantisation comb of
   the DCT histograms (quantisation table from the file); low agreement is suspicious;
-* ``grid``: a blocking-artefact grid at another phase than the image's own (a pasted,
-  non-aligned JPEG region);
+* ``grid``: a blocking-artefact grid at a phase the rest of the image does not show (a
+  pasted, non-aligned JPEG region); a grid shared by the whole image is not evidence;
 * ``noise``: local noise level (Immerkaer high-pass, per-cell median) regressed on texture
   and brightness; a robust |z| outlier is suspicious (too clean: blur; too noisy: splice);
-* ``copy_move``: ORB self-matching, RANSAC similarity transform, inlier count.
+* ``copy_move``: ORB self-matching, groups sharing one shift (or a near-rigid similarity),
+  disjoint ends and pixel-verified; distinct matched places.
 
-Combination (simple and calibrated): each map cue is summarised by its largest 2x2-cell
-window mean z-score (corrected for the number of windows), copy-move by its inlier count.
-Each statistic becomes a p-value under the null "untouched photo", from its empirical
-distribution on 1,000-odd human photo crops of ``/work/shared/train`` (body: empirical;
-beyond the 90th percentile: an exponential tail). The image's p-value is the Sidak-corrected
-minimum over the ``m`` applicable cues, ``p = 1 - (1 - min p_c)^m``, and the score is
-``artificial = t / (t + p)``, with ``t`` the 5th percentile of ``p`` on the calibration
-photos: the score crosses 0.5 exactly at the threshold that flags at most 5% of them.
+Combination: each map cue is summarised by its largest 2x2-cell window mean z-score
+(corrected for the number of windows). Each statistic becomes a p-value under the null
+"untouched photo", from its empirical distribution on 1,000-odd human photo crops of
+``/work/shared/train``, each as stored and re-saved at a random quality 75-95 (body:
+empirical; beyond the 90th percentile: an exponential tail). The map cues' p-value is the
+Sidak-corrected minimum over the ``m`` applicable ones, ``p = 1 - (1 - min p_c)^m``, giving
+``t / (t + p)``. Copy-move stands on its own: a fixed rule (``copymove.MIN_PLACES`` verified
+places) whose score ``n / (n + MIN_PLACES - 1)`` passes 0.5 exactly when the rule holds. The
+score is the larger of the two; ``t`` is set so that both together flag 5% of the calibration
+images.
 
 Cells are multiples of 8 px (16 to 64) so that a 256x256 crop and a 1 MP photo both have a
 few hundred. Images over ``NATIVE_MAX_PIXELS`` are read on evenly spaced rows of cells for
@@ -59,6 +63,9 @@ MIN_TEXTURED_SHARE = 0.2
 """Share of cells with some texture under which an image is mostly flat: ``unknown``."""
 FLAT_CELL_TEXTURE = 0.4
 """Mean absolute neighbour difference under which a cell is flat and not judged."""
+CLIP_LOW, CLIP_HIGH = 3, 250
+CLIPPED_CELL_SHARE = 0.1
+"""Cells with more clipped pixels than this are not judged by the JPEG cues (ELA, double JPEG)."""
 NATIVE_MAX_PIXELS = 3_000_000
 WORK_MAX_PIXELS = 1_500_000
 MAP_CUES = ("ela", "double_jpeg", "grid", "noise")
@@ -83,13 +90,19 @@ class TamperingAnalysis:
     quality: dict[str, Any] | None = None
 
 
-def _grey(image: Image.Image) -> np.ndarray:
-    """Float32 luma of any PIL image, without touching the caller's object."""
-    if image.mode == "L":
-        return np.asarray(image, dtype=np.float32)
-    if image.mode in ("1", "LA", "La", "I", "I;16", "I;16L", "I;16B", "F"):
-        return np.asarray(image.convert("L"), dtype=np.float32)
-    return luminance(np.asarray(image.convert("RGB")))
+def _grey_clip(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """Luma and a mask of clipped pixels (a channel at <= CLIP_LOW or >= CLIP_HIGH).
+
+    Clipped RGB is off the JPEG lattice once converted back to luma: such pixels change on any
+    re-save whatever their history, so the JPEG cues leave cells full of them out."""
+    if image.mode in ("L", "1", "LA", "La", "I", "I;16", "I;16L", "I;16B", "F"):
+        y = np.asarray(image if image.mode == "L" else image.convert("L"), dtype=np.float32)
+        return y, (y <= CLIP_LOW) | (y >= CLIP_HIGH)
+    rgb = np.asarray(image.convert("RGB"))
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    high = np.maximum(np.maximum(r, g), b) >= CLIP_HIGH  # channel views: faster than a reduce over axis 2
+    low = np.minimum(np.minimum(r, g), b) <= CLIP_LOW
+    return luminance(rgb), high | low
 
 
 def _diffs(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,9 +141,11 @@ def analyse(image: Image.Image, quantization: Any = None) -> TamperingAnalysis:
         keep = max(4, NATIVE_MAX_PIXELS // (total_cols * cell * cell))
         rows = np.unique(np.linspace(0, total_rows - 1, min(keep, total_rows)).round().astype(int))
         result.notes.append(f"JPEG cues read on {len(rows)} of {total_rows} rows of {cell}-px cells")
-        native = np.concatenate([_grey(image.crop((0, int(r) * cell, width, (int(r) + 1) * cell))) for r in rows])
+        parts = [_grey_clip(image.crop((0, int(r) * cell, width, (int(r) + 1) * cell))) for r in rows]
+        native = np.concatenate([g for g, _ in parts])
+        clipped = np.concatenate([c for _, c in parts])
     else:
-        native = _grey(image)
+        native, clipped = _grey_clip(image)
     if float(native.std()) < FLAT_STD:
         result.unknown_reason = "image is flat (no texture to compare regions by)"
         return result
@@ -143,16 +158,20 @@ def analyse(image: Image.Image, quantization: Any = None) -> TamperingAnalysis:
         return result
 
     cues: dict[str, CueResult] = {}
-    cues["ela"] = ela_cue(native, tex_cells, cell, valid)
     table = luma_table(quantization)
+    file_quality: int | None = None
     if table is not None:
-        q, err = estimate_quality(table)
-        result.quality = {"luma_quality_estimate": q, "table_mismatch": round(err, 3)}
-        cues["double_jpeg"] = double_quant_cue(native, table, cell, valid)
+        file_quality, err = estimate_quality(table)
+        result.quality = {"luma_quality_estimate": file_quality, "table_mismatch": round(err, 3)}
+    clip_cells = clipped[: len(rows) * cell, : total_cols * cell].reshape(len(rows), cell, total_cols, cell)
+    unclipped = valid & (clip_cells.mean(axis=(1, 3)) <= CLIPPED_CELL_SHARE)
+    cues["ela"] = ela_cue(native, tex_cells, cell, unclipped, file_quality)
+    if table is not None:
+        cues["double_jpeg"] = double_quant_cue(native, table, cell, unclipped)
     else:
         cues["double_jpeg"] = CueResult(evidence="double_jpeg", stat=None, info={"applicable": False})
         cues["double_jpeg"].info["reason"] = "not a JPEG (no quantisation table)"
-    cues["grid"] = grid_cue(dx, dy, cell, valid)
+    cues["grid"] = grid_cue(dx, dy, cell, unclipped, is_jpeg=table is not None)
     for name in ("ela", "double_jpeg", "grid"):
         cue = cues[name]
         cue.zmap = _place_rows(cue.zmap, rows, total_rows)
@@ -197,24 +216,37 @@ def cue_p_value(name: str, stat: float, calibration: dict[str, Any]) -> float:
 
 
 def combine(analysis: TamperingAnalysis, calibration: dict[str, Any]) -> tuple[float, dict[str, float], float]:
-    """Per-cue p-values, the Sidak-corrected minimum and the score ``t / (t + p)``."""
+    """Per-cue p-values of the map cues, their Sidak-corrected minimum ``p`` and the score.
+
+    The score is the larger of ``t / (t + p)`` (map cues) and the copy-move rule's score
+    (``copymove.rule_score``: above 0.5 exactly when its fixed rule holds)."""
     p_values = {
         name: cue_p_value(name, cue.stat, calibration)
         for name, cue in analysis.cues.items()
-        if cue.stat is not None and name in calibration["cues"]
+        if cue.stat is not None and name in MAP_CUES and name in calibration["cues"]
     }
     m = max(1, len(p_values))
     p_min = min(p_values.values(), default=1.0)
     p = 1.0 - (1.0 - p_min) ** m
     t = float(calibration["p_threshold"])
-    return t / (t + p), p_values, p
+    score = t / (t + p)
+    cm = analysis.cues.get("copy_move")
+    if cm is not None and cm.stat is not None:
+        score = max(score, copymove.rule_score(cm.stat))
+    return score, p_values, p
 
 
-def _cue_scores(p_values: dict[str, float], calibration: dict[str, Any]) -> dict[str, float]:
+def _cue_scores(
+    p_values: dict[str, float], calibration: dict[str, Any], analysis: TamperingAnalysis | None = None
+) -> dict[str, float]:
     """What the score would be if each cue alone were the strongest: used for regions and map."""
     m = max(1, len(p_values))
     t = float(calibration["p_threshold"])
-    return {name: t / (t + 1.0 - (1.0 - p) ** m) for name, p in p_values.items()}
+    out = {name: t / (t + 1.0 - (1.0 - p) ** m) for name, p in p_values.items()}
+    cm = None if analysis is None else analysis.cues.get("copy_move")
+    if cm is not None and cm.stat is not None:
+        out["copy_move"] = copymove.rule_score(cm.stat)
+    return out
 
 
 def regions(analysis: TamperingAnalysis, cue_scores: dict[str, float], min_score: float = 0.5) -> list[Box]:
@@ -294,14 +326,14 @@ def tampering_map(image: Image.Image, quantization: Any = None) -> np.ndarray:
     if analysis.unknown_reason is not None or CALIBRATION is None:
         return np.zeros((0, 0), dtype=np.float32)
     _, p_values, _ = combine(analysis, CALIBRATION)
-    return build_map(analysis, _cue_scores(p_values, CALIBRATION))
+    return build_map(analysis, _cue_scores(p_values, CALIBRATION, analysis))
 
 
 class TamperingDetector(Detector):
     """Classic-forensics tampering analysis; ``artificial`` here means "manipulated"."""
 
     name = "tampering"
-    version = "1.0"
+    version = "1.1"
     kind = "auxiliary"
     option = "with_tampering"
     relevance = 0.3
@@ -322,16 +354,18 @@ class TamperingDetector(Detector):
         if analysis.unknown_reason is not None:
             return self.unknown(analysis.unknown_reason)
         score, p_values, p = combine(analysis, calibration)
-        cue_scores = _cue_scores(p_values, calibration)
+        cue_scores = _cue_scores(p_values, calibration, analysis)
         boxes = regions(analysis, cue_scores)
         flagged = score > 0.5
-        strongest = min(p_values, key=lambda k: p_values[k]) if p_values else None
+        strongest = max(cue_scores, key=lambda k: cue_scores[k]) if cue_scores else None
         if flagged and strongest is not None:
             found: list[str] = sorted({b.evidence for b in boxes}) or [strongest]
-            reason = (
-                f"signs of manipulation: {', '.join(found)} (strongest cue {strongest}, "
-                f"p={p_values[strongest]:.2g} among untouched photos)"
+            why = (
+                f"{analysis.cues['copy_move'].info.get('distinct_inliers')} matched places sharing one shift"
+                if strongest == "copy_move"
+                else f"p={p_values[strongest]:.2g} among untouched photos"
             )
+            reason = f"signs of manipulation: {', '.join(found)} (strongest cue {strongest}, {why})"
         else:
             reason = "no sign of manipulation above the threshold (at most 5% of untouched photos are flagged)"
         details: dict[str, Any] = {

@@ -160,11 +160,16 @@ def components(mask: np.ndarray) -> list[list[tuple[int, int]]]:
     return out
 
 
+MIN_Z_CUT = 1.0
+
+
 def map_regions(cue: CueResult, score: float, width: int, height: int, z_cut: float = 2.5, limit: int = 3) -> list[Box]:
     """Boxes around connected cells whose 2x2-smoothed z exceeds ``z_cut`` (strongest first).
 
     A cell's smoothed value is the max of the windows covering it, so a region is as large as
-    the windows that found it."""
+    the windows that found it. The cut is lowered to 3/4 of the strongest window (not under
+    ``MIN_Z_CUT``) when that is below ``z_cut``: a cue flagged by its calibrated statistic
+    always gets the region that made it fire."""
     if cue.zmap is None or cue.cell <= 0:
         return []
     w = window_mean(cue.zmap, 2)
@@ -178,7 +183,10 @@ def map_regions(cue: CueResult, score: float, width: int, height: int, z_cut: fl
                 np.maximum(sub, wf, out=sub)
     else:
         cover = np.nan_to_num(cue.zmap, nan=-np.inf)
-    comps = components(cover > z_cut)
+    finite = cover[np.isfinite(cover)]
+    top = float(finite.max()) if finite.size else 0.0
+    cut = max(MIN_Z_CUT, min(z_cut, 0.75 * top))
+    comps = components(cover > cut)
     peak = max((float(cover[tuple(np.array(c).T)].max()) for c in comps), default=0.0)
     boxes: list[Box] = []
     for comp in comps:

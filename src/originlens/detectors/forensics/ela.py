@@ -16,18 +16,33 @@ from PIL import Image
 from originlens.detectors.forensics.common import CueResult, cell_mean, robust_residual, robust_z
 
 ELA_QUALITY = 90
-"""Fixed re-save quality; grey-level only (the grid and the cue live in luma)."""
+"""Re-save quality when the file's own quality is unknown (not a JPEG); grey-level only."""
+QUALITY_GAP = 10
+"""A JPEG is re-saved this far below its own estimated quality (within 50-90): re-saving at
+the file's own quality changes almost nothing, and tiny differences then pass for evidence."""
+
+
+def ela_quality(file_quality: int | None) -> int:
+    """The re-save quality for a file of (estimated) quality ``file_quality``."""
+    if file_quality is None:
+        return ELA_QUALITY
+    return int(min(ELA_QUALITY, max(50, file_quality - QUALITY_GAP)))
+
+
 ENERGY_OFFSET = 0.5
 LOG_SPREAD_FLOOR = 0.25
 """Floor of the robust spread of log error: an image saved at ``ELA_QUALITY`` barely changes
 when re-saved, and a near-zero spread would turn any small difference into a huge z."""
 
 
-def ela_cue(y: np.ndarray, texture: np.ndarray, cell: int, valid: np.ndarray) -> CueResult:
+def ela_cue(
+    y: np.ndarray, texture: np.ndarray, cell: int, valid: np.ndarray, file_quality: int | None = None
+) -> CueResult:
     """Per-cell ELA energy, normalised by texture; ``y`` must start on the JPEG grid."""
+    quality = ela_quality(file_quality)
     y8 = np.clip(np.rint(y), 0, 255).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(y8, mode="L").save(buf, "JPEG", quality=ELA_QUALITY)
+    Image.fromarray(y8, mode="L").save(buf, "JPEG", quality=quality)
     again = np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float32)
     diff = np.abs(y8.astype(np.float32) - again)
     energy = cell_mean(diff, cell)
@@ -38,5 +53,5 @@ def ela_cue(y: np.ndarray, texture: np.ndarray, cell: int, valid: np.ndarray) ->
         stat=None,
         zmap=z,
         cell=float(cell),
-        info={"quality": ELA_QUALITY, "mean_error": round(float(diff.mean()), 4)},
+        info={"quality": quality, "mean_error": round(float(diff.mean()), 4)},
     )

@@ -46,6 +46,9 @@ DQ_ENVELOPE = 9
 DQ_MIN_COMB = 0.6
 """Mean log ratio (nats per coefficient) under which a frequency shows no comb."""
 GRID_CLIP = 12.0
+GRID_MIN_LEVEL = 1.0
+"""Floor of a cell's mean difference when normalising its phase profile (near-flat cells
+would otherwise turn a faint edge into a huge peak)."""
 """Pixel differences are clipped here so that strong edges do not pass for grid borders."""
 
 
@@ -137,26 +140,39 @@ def double_quant_cue(y: np.ndarray, table: np.ndarray, cell: int, valid: np.ndar
 
 
 def _phase_energy(d: np.ndarray, cell: int, axis: int) -> np.ndarray:
-    """Mean clipped difference per cell and per border phase (0-7) along ``axis``."""
+    """Clipped difference per cell and per border phase (0-7) along ``axis``: the mean over
+    each 8x8 block, then the median over the cell's blocks (one straight edge crossing a few
+    blocks is not a grid)."""
     d = np.minimum(d, GRID_CLIP)
-    rows, cols = d.shape[0] // cell, d.shape[1] // cell
-    d = d[: rows * cell, : cols * cell]
+    rows, cols, nb = d.shape[0] // cell, d.shape[1] // cell, cell // 8
+    d = d[: rows * cell, : cols * cell].reshape(rows, nb, 8, cols, nb, 8)
     if axis == 1:
-        return d.reshape(rows, cell, cols, cell // 8, 8).mean(axis=(1, 3))
-    return d.reshape(rows, cell // 8, 8, cols, cell).mean(axis=(1, 4)).transpose(0, 2, 1)
+        per_block = d.mean(axis=2)  # rows, nb, cols, nb, phase
+        return np.median(per_block, axis=(1, 3))
+    per_block = d.mean(axis=5)  # rows, nb, phase, cols, nb
+    return np.median(per_block, axis=(1, 4)).transpose(0, 2, 1)
 
 
-def grid_cue(dx: np.ndarray, dy: np.ndarray, cell: int, valid: np.ndarray) -> CueResult:
-    """Per-cell strength of a blocking grid at a phase other than the image's own."""
+def grid_cue(dx: np.ndarray, dy: np.ndarray, cell: int, valid: np.ndarray, is_jpeg: bool = False) -> CueResult:
+    """Per-cell strength of a blocking grid at a phase the rest of the image does not show.
+
+    Each cell's phase profile is compared with the image's median profile: a whole image
+    re-saved on a shifted grid (cropped, then saved again) has the same double grid
+    everywhere and scores nothing; only a region unlike the rest does. A JPEG file's own grid
+    (phase 7: borders between pixels 7 and 8 of each block) is never foreign, nor is the
+    phase the image's median profile peaks at."""
     eh = _phase_energy(dx, cell, axis=1)
     ev = _phase_energy(dy, cell, axis=0)
     out: list[np.ndarray] = []
     phases: list[int] = []
     for e in (eh, ev):
-        prof = e / np.maximum(e.mean(axis=2, keepdims=True), 1e-6)
-        global_phase = int(np.argmax(np.nanmean(np.where(valid[..., None], prof, np.nan), axis=(0, 1))))
+        prof = e / np.maximum(e.mean(axis=2, keepdims=True), GRID_MIN_LEVEL)
+        usable = valid[..., None] & np.ones(prof.shape, dtype=bool)
+        typical = np.median(prof[usable].reshape(-1, 8), axis=0) if valid.any() else np.ones(8)
+        global_phase = int(np.argmax(typical))
         phases.append(global_phase)
-        others = np.delete(prof, global_phase, axis=2)
+        own = sorted({global_phase, 7} if is_jpeg else {global_phase})
+        others = np.delete(prof - typical, own, axis=2)
         out.append(others.max(axis=2) - np.median(others, axis=2))
     foreign = np.where(valid, out[0] + out[1], np.nan)
     return CueResult(
