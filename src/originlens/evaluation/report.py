@@ -391,6 +391,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"What the service would answer for every labelled image of `{config['manifest']}`, "
         "run in-process through `analyse_media` exactly as the worker runs it.",
         "",
+        "The option models, which never vote in this verdict (faces, morphing, tampering, NSFW), "
+        "are measured by the scripts beside this harness: see `docs/evaluation-options.md`. "
+        "The experimental pixel models are measured in `docs/evaluation-pixel.md`.",
+        "",
         "## Run configuration",
         "",
     ]

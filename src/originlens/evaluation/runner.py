@@ -356,6 +356,7 @@ def describe_detectors(registry: DetectorRegistry) -> list[dict[str, Any]]:
             "relevance": d.relevance,
         }
         for d in registry
+        if d.option is None  # option analyses never run here (no options are asked): see evaluation-options.md
     ]
 
 
