@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlparse
 
@@ -10,8 +14,28 @@ class BlobNotFoundError(KeyError):
     pass
 
 
+class BlobTooLargeError(ValueError):
+    """A streamed blob went over its size limit; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    size: int
+    sha256: str
+    head: bytes
+    """The first bytes, for sniffing the content type without reading the blob again."""
+
+
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+    def put_stream(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> StoredBlob:
+        """Store chunks as they come (never the whole file in memory), hashing on the way."""
+        ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A readable local file for libraries that need a path (FFmpeg), for as long as the block runs."""
+        ...
+
     def get(self, key: str) -> bytes: ...
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...

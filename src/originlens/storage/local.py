@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from originlens.storage.base import BlobNotFoundError
+from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, StoredBlob
+
+HEAD_BYTES = 64
 
 
 class LocalBlobStore:
@@ -33,6 +38,37 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> StoredBlob:
+        """Write chunk by chunk to a temporary file, then rename: a partial upload never shows."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        digest, size, head = hashlib.sha256(), 0, b""
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BlobTooLargeError(f"more than {max_bytes} bytes")
+                    if len(head) < HEAD_BYTES:
+                        head += chunk[: HEAD_BYTES - len(head)]
+                    digest.update(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredBlob(size=size, sha256=digest.hexdigest(), head=head)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise BlobNotFoundError(key)
+        yield path
 
     def get(self, key: str) -> bytes:
         try:
