@@ -162,3 +162,23 @@ class TestTampering:
             response = client.get(f"/api/classification/tampering/{identifier}")
         assert body["has_tampering_map"] is False and _result(body, "tampering") is None
         assert response.status_code == 404 and "with_tampering" in response.json()["message"]
+
+
+class TestConcurrency:
+    def test_parallel_workers_give_the_same_faces_and_scores(self, server: RunningServer) -> None:
+        """Two worker threads share one set of models (TFLite interpreters are not thread-safe)."""
+        _, key = make_user(server)
+        data = TWO_PEOPLE.read_bytes()
+        options = {"with_morphing": True, "with_tampering": True, "with_nsfw": True, "no_cache": True}
+        with server.client(key) as client:
+            identifiers = [submit(client, data, name=f"{i}.jpg", **options) for i in range(4)]
+            bodies = [wait_done(client, identifier, 120) for identifier in identifiers]
+
+        def summary(body: dict) -> tuple:
+            boxes = tuple(tuple(d["box"].values()) for d in body["details"][0]["detections"])
+            scores = tuple((r["model"], r["classification"][1]["score"]) for r in body["results"])
+            return boxes, scores, body["is_nsfw"]
+
+        assert all(body["status"] == "done" for body in bodies)
+        assert len({summary(body) for body in bodies}) == 1, [summary(b) for b in bodies]
+        assert len(bodies[0]["details"][0]["detections"]) == 2
