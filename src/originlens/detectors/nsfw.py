@@ -40,6 +40,7 @@ import numpy as np
 from originlens.detectors.base import Detector, MediaInput, Prediction
 from originlens.detectors.heads import score_with_threshold_at_half
 from originlens.detectors.weights import ModelFileError, package_file, sha256_file, verified
+from originlens.media.images import flattened_rgb
 
 NUDENET_SHA256 = "c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f"
 """SHA-256 of ``nudenet/320n.onnx`` in nudenet 3.4.2 (12,150,158 bytes)."""
@@ -141,17 +142,6 @@ def open_session(path: Path, expected_sha256: str, threads: int, verify: bool = 
 
 
 # ---------------------------------------------------------------------------------- preprocessing
-
-
-def to_rgb(image: Any) -> Any:
-    """An RGB copy of ``image`` (alpha flattened on white, as a viewer would see it)."""
-    from PIL import Image
-
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
 
 
 def nudenet_input(rgb: Any) -> tuple[np.ndarray, float]:
@@ -325,7 +315,7 @@ class NsfwDetector(Detector):
         if self._open_nsfw is None or (self.use_nudenet and self._nudenet is None):
             return self.unknown(f"nsfw models are unavailable: {self._load_error}")
         try:
-            rgb = to_rgb(media.image())
+            rgb = flattened_rgb(media.image())
         except Exception as exc:
             return self.unknown(f"could not decode the image: {type(exc).__name__}: {exc}")
         try:

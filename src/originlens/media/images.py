@@ -97,3 +97,14 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
     except Exception as exc:
         raise UndecodableImageError(f"the image data is corrupt or truncated: {exc}") from exc
     return image
+
+
+def flattened_rgb(image: Image.Image) -> Image.Image:
+    """An RGB copy of ``image`` with transparency flattened on white, as a viewer shows it.
+
+    Models are fed what a person sees; the caller's (shared, decoded) image is never modified."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")

@@ -26,18 +26,7 @@ class LocalBlobStore:
         return path
 
     def put(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.put_stream(key, [data], max_bytes=len(data))
 
     def put_stream(self, key: str, chunks: Iterable[bytes], max_bytes: int) -> StoredBlob:
         """Write chunk by chunk to a temporary file, then rename: a partial upload never shows."""
