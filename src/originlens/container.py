@@ -99,6 +99,8 @@ class Container:
             blobs=self.blobs,
             registry=self.registry,
             max_image_pixels=self.settings.max_image_pixels,
+            video_max_seconds=self.settings.video_max_seconds,
+            video_decode_deadline_s=self.settings.video_decode_deadline_s,
             max_attempts=self.settings.job_max_attempts,
             wake_webhooks=self.dispatcher.wake,
         )

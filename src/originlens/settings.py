@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     """A job whose worker died this many times is marked errored instead of retried forever."""
 
     max_upload_bytes: int = 50 * MB
+    max_video_upload_bytes: int = 5 * 1024 * MB
+    """identifAI accepts videos up to 5 GB; they are streamed to the blob store, never held in memory."""
+    video_max_seconds: float = 3 * 3600.0
+    """Longer videos are refused by the worker with a readable error."""
+    video_decode_deadline_s: float = 120.0
+    """Time limit for probing and decoding the sampled frames of one video."""
     max_image_pixels: int = 100_000_000
     """Decompression-bomb guard: images with more pixels are refused."""
 

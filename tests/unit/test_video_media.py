@@ -30,49 +30,8 @@ from originlens.media.video import (  # noqa: E402
     sample_frames,
     sniff_video_type,
 )
+from tests.support.clips import FPS, H, W, _pattern, write_clip  # noqa: E402
 from tests.support.shared_data import EVAL, MANIFEST, needs_eval  # noqa: E402
-
-FPS = 25
-W, H = 320, 240
-
-
-def _pattern(t: int, palette: int) -> np.ndarray:
-    """A moving coloured pattern; ``palette`` 0 is warm (reds), 1 is cold (blues/greens)."""
-    y, x = np.mgrid[0:H, 0:W]
-    wave = ((x + 4 * t) // 20 + (y // 20)) % 2
-    img = np.zeros((H, W, 3), np.uint8)
-    if palette == 0:
-        img[..., 0] = 160 + 80 * wave
-        img[..., 1] = 40 + (x // 8) % 40
-        img[..., 2] = 30
-    else:
-        img[..., 0] = 20
-        img[..., 1] = 90 + 60 * wave
-        img[..., 2] = 170 + (y // 8) % 60
-    return img
-
-
-def write_clip(
-    path: Path,
-    frames: list[np.ndarray],
-    fps: int = FPS,
-    gop: int = 12,
-    rotation: int | None = None,
-    options: dict[str, str] | None = None,
-) -> Path:
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", options=options or {}) as out:
-        stream = out.add_stream("mpeg4", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.codec_context.gop_size = gop
-        stream.codec_context.max_b_frames = 0
-        stream.codec_context.options = {"qscale": "3"}
-        if rotation is not None:
-            stream.set_display_rotation(rotation)
-        for a in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
-        out.mux(stream.encode())
-    return path
 
 
 @pytest.fixture(scope="module")

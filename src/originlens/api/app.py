@@ -11,7 +11,7 @@ from originlens import __version__
 from originlens.api.errors import install_error_handlers
 from originlens.api.limits_middleware import BodySizeLimitMiddleware
 from originlens.api.ratelimit import RateLimiter
-from originlens.api.routes import accounts, classification, health
+from originlens.api.routes import accounts, classification, health, video
 from originlens.container import Container
 from originlens.settings import Settings
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     install_error_handlers(app)
     app.include_router(classification.router)
+    app.include_router(video.router)
     app.include_router(accounts.router)
     app.include_router(health.router)
     limit_mb = settings.max_upload_bytes // (1024 * 1024)
@@ -50,5 +51,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         message=f"The upload must not be larger than {limit_mb} MB.",
+        path_limits=dict.fromkeys(
+            ("/api/classification_video",),
+            (
+                settings.max_video_upload_bytes + MULTIPART_OVERHEAD,
+                f"The video must not be larger than {settings.max_video_upload_bytes // (1024 * 1024)} MB.",
+            ),
+        ),
     )
     return app

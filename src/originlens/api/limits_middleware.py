@@ -14,13 +14,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodySizeLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, message: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        message: str,
+        path_limits: dict[str, tuple[int, str]] | None = None,
+    ) -> None:
+        """``path_limits``: other limits (and messages) for exact paths, e.g. video uploads."""
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.message = message
+        self.path_limits = path_limits or {}
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"message": self.message}).encode()
+    async def _reject(self, send: Send, message: str) -> None:
+        body = json.dumps({"message": message}).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -38,10 +46,11 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
+        limit, text = self.path_limits.get(scope.get("path", ""), (self.max_body_bytes, self.message))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, text)
             return
 
         state: dict[str, Any] = {"received": 0, "exceeded": False, "started": False}
@@ -50,7 +59,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
-                if state["received"] > self.max_body_bytes:
+                if state["received"] > limit:
                     state["exceeded"] = True
                     raise _BodyTooLarge()
             return message
@@ -63,7 +72,7 @@ class BodySizeLimitMiddleware:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if state["exceeded"]:
-            await self._reject(send)
+            await self._reject(send, text)
 
 
 class _BodyTooLarge(Exception):

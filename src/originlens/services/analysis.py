@@ -37,6 +37,8 @@ class AnalysisContext:
     max_image_pixels: int
     max_attempts: int
     wake_webhooks: Callable[[], None] = lambda: None
+    video_max_seconds: float = 3 * 3600.0
+    video_decode_deadline_s: float = 120.0
 
 
 def recover_unfinished(session: Session) -> list[int]:
@@ -78,6 +80,13 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
             return
         blob_key, mime, name = claimed.blob_key, claimed.mime_type, claimed.sha256
         options = dict(claimed.options or {})
+        media_type = claimed.media_type
+
+    if media_type == "video":
+        from originlens.services.videos import analyse_video
+
+        analyse_video(ctx, analysis_id, blob_key, options)
+        return
 
     try:
         if blob_key is None:
@@ -85,10 +94,10 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         data = ctx.blobs.get(blob_key)
         decoded = decode_image(data, ctx.max_image_pixels)
     except ImageError as exc:
-        _record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.")
+        record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.")
         return
     except BlobNotFoundError:
-        _record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
+        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
         return
 
     try:
@@ -101,7 +110,7 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         tampering_key = _store_tampering_map(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
-        _record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
+        record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
         return
 
     with unit_of_work(ctx.sessions) as session:
@@ -119,10 +128,15 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         notes = [*outcome.notes, *([heatmap_note] if heatmap_note else [])]
         if notes:
             analysis.notes = [*analysis.notes, *notes]
-        analysis.state = "done"
-        analysis.api_version = API_VERSION
-        analysis.finished_at = utcnow()
-        _after_finish(session, ctx, analysis)
+        finish_done(session, ctx, analysis)
+
+
+def finish_done(session: Session, ctx: AnalysisContext, analysis: Analysis) -> None:
+    """Mark a finished analysis done and queue what follows (webhooks, file clean-up)."""
+    analysis.state = "done"
+    analysis.api_version = API_VERSION
+    analysis.finished_at = utcnow()
+    _after_finish(session, ctx, analysis)
 
 
 def _make_heatmap(
@@ -159,7 +173,8 @@ def _store_tampering_map(ctx: AnalysisContext, analysis_id: int, outcome: Outcom
     return key
 
 
-def _record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:
+def record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:
+    """End the analysis as ``errored`` with ``message`` (and refund); used by the video worker too."""
     with unit_of_work(ctx.sessions) as session:
         analysis = session.get(Analysis, analysis_id)
         if analysis is not None:

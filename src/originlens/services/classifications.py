@@ -181,23 +181,31 @@ _ONE_WITH_OVERRIDE = (
         ),
     )
     .options(contains_eager(Classification.analysis))
-    .where(Classification.identifier == bindparam("identifier"), Classification.user_id == bindparam("user_id"))
+    .where(
+        Classification.identifier == bindparam("identifier"),
+        Classification.user_id == bindparam("user_id"),
+        Analysis.media_type == bindparam("media_type"),
+    )
 )
 
 
-def get_with_override(session: Session, user: User, identifier: str) -> tuple[Classification, str | None]:
+def get_with_override(
+    session: Session, user: User, identifier: str, media_type: str = "image"
+) -> tuple[Classification, str | None]:
     """The caller's own classification and the label it forced on that hash, if any.
 
     Another user's classification is indistinguishable from a missing one.
     """
-    row = session.execute(_ONE_WITH_OVERRIDE, {"identifier": identifier, "user_id": user.id}).one_or_none()
+    row = session.execute(
+        _ONE_WITH_OVERRIDE, {"identifier": identifier, "user_id": user.id, "media_type": media_type}
+    ).one_or_none()
     if row is None:
         raise NotFoundError(f"No classification with identifier {identifier}.")
     return row[0], row[1]
 
 
-def get_classification(session: Session, user: User, identifier: str) -> Classification:
-    return get_with_override(session, user, identifier)[0]
+def get_classification(session: Session, user: User, identifier: str, media_type: str = "image") -> Classification:
+    return get_with_override(session, user, identifier, media_type)[0]
 
 
 def render_one(session: Session, user: User, identifier: str, public_url: str) -> dict[str, Any]:
@@ -205,14 +213,22 @@ def render_one(session: Session, user: User, identifier: str, public_url: str) -
     return build_response(classification, user, forced, public_url)
 
 
-def get_many(session: Session, user: User, identifiers: Sequence[str]) -> list[Classification]:
+def get_many(
+    session: Session, user: User, identifiers: Sequence[str], media_type: str = "image"
+) -> list[Classification]:
     """The caller's classifications among ``identifiers``, in the order asked; unknown ones are left out."""
     if len(identifiers) > MAX_BATCH_IDENTIFIERS:
         raise FieldValidationError(
             "identifiers", f"The identifiers may not have more than {MAX_BATCH_IDENTIFIERS} items."
         )
     rows = session.scalars(
-        select(Classification).where(Classification.identifier.in_(set(identifiers)), Classification.user_id == user.id)
+        select(Classification)
+        .join(Classification.analysis)
+        .where(
+            Classification.identifier.in_(set(identifiers)),
+            Classification.user_id == user.id,
+            Analysis.media_type == media_type,
+        )
     ).unique()
     by_id = {row.identifier: row for row in rows}
     seen: set[str] = set()
@@ -225,11 +241,15 @@ def get_many(session: Session, user: User, identifiers: Sequence[str]) -> list[C
 
 
 def list_own(
-    session: Session, user: User, *, ref_id: str | None, page: int, per_page: int
+    session: Session, user: User, *, ref_id: str | None, page: int, per_page: int, media_type: str = "image"
 ) -> tuple[list[Classification], int]:
     from sqlalchemy import func
 
-    query = select(Classification).where(Classification.user_id == user.id)
+    query = (
+        select(Classification)
+        .join(Classification.analysis)
+        .where(Classification.user_id == user.id, Analysis.media_type == media_type)
+    )
     if ref_id is not None:
         query = query.where(Classification.ref_id == ref_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -265,12 +285,12 @@ def override(session: Session, user: User, sha256: str, label: str, media_type: 
     return row
 
 
-def overrides_for(session: Session, user_id: int, hashes: set[str]) -> dict[str, str]:
+def overrides_for(session: Session, user_id: int, hashes: set[str], media_type: str = "image") -> dict[str, str]:
     if not hashes:
         return {}
     rows = session.execute(
         select(Override.sha256, Override.classification).where(
-            Override.user_id == user_id, Override.sha256.in_(hashes), Override.media_type == "image"
+            Override.user_id == user_id, Override.sha256.in_(hashes), Override.media_type == media_type
         )
     )
     return {sha: label for sha, label in rows}

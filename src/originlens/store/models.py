@@ -119,6 +119,10 @@ class Analysis(Base):
     tampering_blob_key: Mapped[str | None] = mapped_column(String(200), default=None)
     """The tampering map PNG (its raw grid is beside it as ``.json``), when ``with_tampering``."""
     details: Mapped[list[Any] | None] = mapped_column(default=None)
+    frames_done: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Videos: frames analysed so far (progress while ``status`` is ``new``)."""
+    frames_total: Mapped[int | None] = mapped_column(Integer, default=None)
+    """Videos: frames sampled for analysis (known once the video has been probed)."""
     """identifAI ``details``: faces with their boxes, per-face results and verdicts."""
     is_nsfw: Mapped[bool | None] = mapped_column(Boolean, default=None)
     notes: Mapped[list[Any]] = mapped_column(default=list)

@@ -161,21 +161,24 @@ async def list_results(
     if ids:
         return _json(service.render(session, user, service.get_many(session, user, ids), public_url))
     rows, total = service.list_own(session, user, ref_id=ref_id, page=page, per_page=per_page)
+    return _json(paginator(request, service.render(session, user, rows, public_url), page, per_page, total))
+
+
+def paginator(request: Request, data: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
+    """Laravel's paginator, as identifAI's list endpoints return it."""
     last_page = max(1, -(-total // per_page))
-    first = (page - 1) * per_page + 1 if rows else None
+    first = (page - 1) * per_page + 1 if data else None
     next_url = str(request.url.include_query_params(page=page + 1)) if page < last_page else None
-    return _json(
-        {
-            "current_page": page,
-            "data": service.render(session, user, rows, public_url),
-            "from": first,
-            "last_page": last_page,
-            "next_page_url": next_url,
-            "per_page": per_page,
-            "to": first + len(rows) - 1 if first else None,
-            "total": total,
-        }
-    )
+    return {
+        "current_page": page,
+        "data": data,
+        "from": first,
+        "last_page": last_page,
+        "next_page_url": next_url,
+        "per_page": per_page,
+        "to": first + len(data) - 1 if first else None,
+        "total": total,
+    }
 
 
 HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]

@@ -1,0 +1,212 @@
+"""Video classification endpoints, with identifAI's paths (HTTP only; the use cases are in
+``services/videos.py``). Uploads are streamed to the blob store in 1 MiB chunks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
+from originlens.api.routes.classification import (
+    FormBool,
+    ListIdentifiers,
+    OverrideRequest,
+    PlainIdentifiers,
+    _checked_webhook,
+    _identifier_response,
+    _json,
+    paginator,
+)
+from originlens.errors import FieldValidationError, ForbiddenError, PayloadTooLargeError
+from originlens.media.video import SNIFF_BYTES
+from originlens.outbound.fetch import fetch_media
+from originlens.outbound.guard import validate_url
+from originlens.services import classifications as images_service
+from originlens.services import videos as service
+from originlens.storage.base import BlobTooLargeError, StoredBlob
+
+router = APIRouter(prefix="/api", tags=["Video"])
+CHUNK = 1 << 20
+
+
+def _video_options(
+    frames: int,
+    key_frames: bool,
+    key_frames_method: str,
+    with_morphing: bool,
+    with_tampering: bool,
+    with_heatmap: bool,
+    with_nsfw: bool,
+    no_cache: bool,
+    prevent_c2pa_forces: bool,
+) -> service.VideoOptions:
+    if frames not in service.FRAME_CHOICES:
+        raise FieldValidationError("frames", "The selected frames is invalid: use 5, 10 or 30.")
+    method = "iframes" if key_frames_method == "iframe" else key_frames_method  # identifAI's older spelling
+    if method not in service.KEY_FRAME_METHODS:
+        raise FieldValidationError("key_frames_method", "The key_frames_method must be iframes, flow or color.")
+    return service.VideoOptions(
+        with_morphing=with_morphing,
+        with_tampering=with_tampering,
+        with_heatmap=with_heatmap,
+        with_nsfw=with_nsfw,
+        no_cache=no_cache,
+        prevent_c2pa_forces=prevent_c2pa_forces,
+        frames=frames,
+        key_frames=key_frames,
+        key_frames_method=method,
+    )
+
+
+def _store(container: Any, head: bytes, rest: Iterator[bytes]) -> tuple[str, StoredBlob]:
+    key = f"media/video/{secrets.token_hex(16)}"
+    limit = container.settings.max_video_upload_bytes
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        yield from rest
+
+    try:
+        stored = container.blobs.put_stream(key, chunks(), max_bytes=limit)
+    except BlobTooLargeError as exc:
+        raise PayloadTooLargeError(f"The video must not be larger than {limit // (1024 * 1024)} MB.") from exc
+    if stored.size == 0:
+        container.blobs.delete(key)
+        raise FieldValidationError("video", "The video file is empty.")
+    return key, stored
+
+
+def _submit(
+    session: Any, container: Any, user: Any, key: str, stored: StoredBlob, mime: str, name: str, **kwargs: Any
+) -> Any:
+    try:
+        return service.submit_video(
+            session, container.submit_context, user, blob_key=key, stored=stored, mime=mime, name=name, **kwargs
+        )
+    except Exception:
+        container.blobs.delete(key)  # refused (credits, read-only...): keep no orphan file
+        raise
+
+
+@router.post("/classification_video", summary="Classify a video (file upload)")
+def submit_video(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    video: Annotated[UploadFile, File(description="Any common video container, at most 5 GB")],
+    ref_id: Annotated[str | None, Form(max_length=255)] = None,
+    frames: Annotated[int, Form()] = 5,
+    key_frames: FormBool = False,
+    key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
+    with_morphing: FormBool = False,
+    with_tampering: FormBool = False,
+    with_heatmap: FormBool = False,
+    with_nsfw: FormBool = False,
+    no_cache: FormBool = False,
+    prevent_c2pa_forces: FormBool = False,
+    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    options = _video_options(
+        frames, key_frames, key_frames_method, with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache,
+        prevent_c2pa_forces,
+    )  # fmt: skip
+    webhook = _checked_webhook(webhook_url)
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    head = video.file.read(SNIFF_BYTES)
+    if not head:
+        raise FieldValidationError("video", "The video file is empty.")
+    mime = service.check_video_head(head)
+    key, stored = _store(container, head, iter(lambda: video.file.read(CHUNK), b""))
+    classification = _submit(
+        session, container, user, key, stored, mime, video.filename or "video",
+        options=options, ref_id=ref_id, webhook_url=webhook,
+    )  # fmt: skip
+    return _identifier_response(request, classification)
+
+
+@router.post("/video_fromurl", summary="Classify a video from a URL")
+def submit_video_from_url(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    file_url: Annotated[str, Form(max_length=2000)],
+    ref_id: Annotated[str | None, Form(max_length=255)] = None,
+    frames: Annotated[int, Form()] = 5,
+    key_frames: FormBool = False,
+    key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
+    with_morphing: FormBool = False,
+    with_tampering: FormBool = False,
+    with_heatmap: FormBool = False,
+    with_nsfw: FormBool = False,
+    no_cache: FormBool = False,
+    prevent_c2pa_forces: FormBool = False,
+    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    """Downloads are capped at ``ORIGINLENS_MAX_UPLOAD_BYTES`` for now (held in memory while fetched)."""
+    options = _video_options(
+        frames, key_frames, key_frames_method, with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache,
+        prevent_c2pa_forces,
+    )  # fmt: skip
+    webhook = _checked_webhook(webhook_url)
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    settings = container.settings
+    fetched = fetch_media(
+        validate_url(file_url),
+        policy=container.policy,
+        max_bytes=settings.max_upload_bytes,
+        timeout_s=settings.url_fetch_timeout_s,
+        max_redirects=settings.url_fetch_max_redirects,
+    )
+    mime = service.check_video_head(fetched.data[:SNIFF_BYTES])
+    rest = (fetched.data[i : i + CHUNK] for i in range(SNIFF_BYTES, len(fetched.data), CHUNK))
+    key, stored = _store(container, fetched.data[:SNIFF_BYTES], rest)
+    classification = _submit(
+        session, container, user, key, stored, mime, fetched.filename,
+        options=options, ref_id=ref_id, webhook_url=webhook,
+    )  # fmt: skip
+    return _identifier_response(request, classification)
+
+
+@router.get("/classification_video/{identifier}", summary="Get single video classification result")
+async def get_video_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    classification, forced = images_service.get_with_override(session, user, identifier, "video")
+    return _json(service.build_video_response(classification, user, forced, container.settings.public_url))
+
+
+@router.get("/classifications_video", summary="Get several video results, or list your own")
+async def list_video_results(
+    request: Request,
+    session: SessionDep,
+    container: ContainerDep,
+    user: UserDep,
+    identifiers: ListIdentifiers = None,
+    identifiers_plain: PlainIdentifiers = None,
+    ref_id: str | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Response:
+    public_url = container.settings.public_url
+    ids = (identifiers or []) + (identifiers_plain or [])
+    if ids:
+        rows = images_service.get_many(session, user, ids, "video")
+    else:
+        rows, total = images_service.list_own(
+            session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="video"
+        )
+    forced = images_service.overrides_for(session, user.id, {row.analysis.sha256 for row in rows}, "video")
+    data = [service.build_video_response(row, user, forced.get(row.analysis.sha256), public_url) for row in rows]
+    return _json(data if ids else paginator(request, data, page, per_page, total))
+
+
+@router.post("/classification_video/{hash}/override", summary="Override video classification")
+def override_video(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
+    row = images_service.override(session, user, hash.lower(), body.classification, "video")
+    return {"classification": row.classification, "type": "video", "hash": row.sha256}

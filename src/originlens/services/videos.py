@@ -1,0 +1,324 @@
+"""Video use cases: submit (the file is already streamed to the blob store), analyse frame by
+frame, and render identifAI's ``VideoResponse``. Never commits; the caller owns the transaction.
+
+A video is judged from sampled frames (``frames`` = 5, 10 or 30; evenly spaced, or key frames by
+``key_frames_method``), each frame analysed exactly like an image (``pipeline.analyse_media``),
+then a whole-video verdict per heuristic (``verdicts/video.py``, rule in ``docs/video.md``).
+Credits: one image analysis per sampled frame is charged at submit; frames that could not be
+sampled are refunded when the analysis ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from originlens.detectors.base import MediaInput
+from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
+from originlens.media.video import VideoError, VideoLimits, sample_frames, sniff_video_type
+from originlens.pipeline import analyse_media
+from originlens.services import users as users_service
+from originlens.services.classifications import (
+    CACHE_OPTION_FIELDS,
+    SubmitContext,
+    SubmitOptions,
+    create_delivery,
+    face_details,
+)
+from originlens.storage.base import BlobNotFoundError, StoredBlob
+from originlens.store.db import after_commit, unit_of_work
+from originlens.store.models import Analysis, Classification, User
+from originlens.verdicts import policy
+from originlens.verdicts.heuristics import HEURISTICS
+from originlens.verdicts.video import FrameVerdict, video_verdict
+
+log = logging.getLogger(__name__)
+
+FRAME_CHOICES = (5, 10, 30)
+KEY_FRAME_METHODS = ("iframes", "flow", "color")
+ACCEPTED_VIDEO_FORMATS = "MP4/MOV/3GP, WebM/MKV, AVI, MPEG-TS/PS, FLV, ASF/WMV, Ogg, animated WebP"
+
+
+@dataclass
+class VideoOptions(SubmitOptions):
+    frames: int = 5
+    key_frames: bool = False
+    key_frames_method: str = "iframes"
+
+    @property
+    def sampling(self) -> str:
+        """The media layer's method: evenly spaced frames unless key frames were asked for."""
+        return self.key_frames_method if self.key_frames else "even"
+
+
+def check_video_head(head: bytes) -> str:
+    """The sniffed MIME type of a video upload, or 415 (checked on the first bytes only)."""
+    mime = sniff_video_type(head)
+    if mime is None:
+        raise UnsupportedMediaTypeError(
+            f"The file is not a video this service accepts. Accepted formats: {ACCEPTED_VIDEO_FORMATS}."
+        )
+    return mime
+
+
+def _cache_key(sha256: str, options: VideoOptions, fingerprint: str) -> str:
+    analysed: dict[str, Any] = {name: getattr(options, name) for name in CACHE_OPTION_FIELDS}
+    analysed.update(frames=options.frames, sampling=options.sampling, media="video")
+    raw = json.dumps([sha256, analysed, fingerprint], sort_keys=True)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def submit_video(
+    session: Session,
+    ctx: SubmitContext,
+    user: User,
+    *,
+    blob_key: str,
+    stored: StoredBlob,
+    mime: str,
+    name: str,
+    options: VideoOptions,
+    ref_id: str | None = None,
+    webhook_url: str | None = None,
+) -> Classification:
+    """Record a video submission whose bytes are already in the blob store under ``blob_key``."""
+    import secrets
+
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    cache_key = _cache_key(stored.sha256, options, ctx.detectors_fingerprint)
+    analysis = None
+    if not options.no_cache:
+        analysis = session.scalar(
+            select(Analysis)
+            .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
+            .order_by(Analysis.id.desc())
+            .limit(1)
+        )
+    cached = analysis is not None
+    charged = 0.0
+    if analysis is None:
+        charged = options.frames * users_service.analysis_cost(user, options.as_dict())
+        users_service.charge(user, charged)
+        analysis = Analysis(
+            user_id=user.id,
+            media_type="video",
+            sha256=stored.sha256,
+            cache_key=cache_key,
+            mime_type=mime,
+            blob_key=blob_key,
+            options=options.as_dict(),
+            frames_done=0,
+        )
+        session.add(analysis)
+        session.flush()
+        analysis_id = analysis.id
+        after_commit(session, lambda: ctx.enqueue(analysis_id))
+    else:
+        after_commit(session, lambda: ctx.blobs.delete(blob_key))  # the earlier upload is reused
+    classification = Classification(
+        identifier=secrets.token_hex(32),
+        user_id=user.id,
+        analysis_id=analysis.id,
+        name=(name or "video")[:500],
+        ref_id=ref_id,
+        options=options.as_dict(),
+        webhook_url=webhook_url,
+        cached=cached,
+        credits_charged=charged,
+    )
+    session.add(classification)
+    session.flush()
+    if webhook_url and analysis.state in ("done", "errored"):
+        create_delivery(session, classification)
+        after_commit(session, ctx.wake_webhooks)
+    return classification
+
+
+# --------------------------------------------------------------------------------- the worker
+
+
+def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any]) -> None:
+    """Sample the frames, analyse each like an image (recording progress), then the verdicts.
+
+    ``ctx`` is the image worker's ``AnalysisContext``; failures end as ``errored`` with a
+    readable text and a refund (``analysis.record_failure``).
+    """
+    from originlens.services.analysis import finish_done, record_failure
+
+    frames_asked = int(options.get("frames") or 5)
+    sampling = str(options.get("key_frames_method") or "iframes") if options.get("key_frames") else "even"
+    asked = [name for name in ("with_tampering", "with_nsfw", "with_morphing") if options.get(name)]
+    limits = VideoLimits(
+        max_duration_s=ctx.video_max_seconds,
+        deadline_s=ctx.video_decode_deadline_s,
+    )
+    try:
+        if blob_key is None:
+            raise BlobNotFoundError("no blob key")
+        with ctx.blobs.local_path(blob_key) as path:
+            frames = sample_frames(path, frames_asked, sampling, limits)
+    except VideoError as exc:
+        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}")
+        return
+    except BlobNotFoundError:
+        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
+        return
+    except Exception as exc:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
+        log.exception("video %s failed to decode", analysis_id)
+        record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}")
+        return
+    if not frames:
+        record_failure(ctx, analysis_id, "No frame of the video could be decoded.")
+        return
+
+    with unit_of_work(ctx.sessions) as session:
+        analysis = session.get(Analysis, analysis_id)
+        if analysis is None:
+            return
+        analysis.frames_total = len(frames)
+        analysis.frames_done = 0
+        analysis.results = []
+    per_frame: list[dict[str, Any]] = []
+    try:
+        for frame in frames:
+            media = MediaInput(data=b"", mime_type="image/png", name=f"frame-{frame.index}", decoded=frame.image)
+            outcome = analyse_media(ctx.registry, media, asked)
+            per_frame.append(
+                {
+                    "frame_index": frame.index,
+                    "timestamp": round(frame.timestamp, 3),
+                    "results": outcome.results,
+                    "verdicts": outcome.verdicts,
+                    "forcing": outcome.forcing,
+                    "details": outcome.details,
+                    "is_nsfw": outcome.is_nsfw,
+                }
+            )
+            with unit_of_work(ctx.sessions) as session:  # progress the client can poll
+                analysis = session.get(Analysis, analysis_id)
+                if analysis is None:
+                    return
+                analysis.results = list(per_frame)
+                analysis.frames_done = len(per_frame)
+    except Exception as exc:
+        log.exception("video %s failed", analysis_id)
+        record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
+        return
+
+    verdicts = [video_verdict(name, _frame_verdicts(per_frame, name)).to_json() for name in HEURISTICS]
+    unanalysed = max(0, frames_asked - len(per_frame))
+    with unit_of_work(ctx.sessions) as session:
+        analysis = session.get(Analysis, analysis_id)
+        if analysis is None:
+            return
+        analysis.verdicts = verdicts
+        if options.get("with_nsfw"):
+            flags = [f["is_nsfw"] for f in per_frame if f["is_nsfw"] is not None]
+            analysis.is_nsfw = any(flags) if flags else None
+        if unanalysed:
+            analysis.notes = [
+                *analysis.notes,
+                f"frames: {frames_asked} were asked, {len(per_frame)} could be sampled; "
+                f"the other {unanalysed} were not charged.",
+            ]
+            _refund_frames(session, analysis, unanalysed, frames_asked)
+        finish_done(session, ctx, analysis)
+
+
+def _frame_verdicts(per_frame: list[dict[str, Any]], heuristic: str) -> list[FrameVerdict]:
+    out = []
+    for frame in per_frame:
+        chosen = policy.select_verdict(frame["verdicts"], frame["forcing"], heuristic)
+        if chosen is None:
+            continue
+        out.append(
+            FrameVerdict(
+                index=frame["frame_index"],
+                timestamp=frame["timestamp"],
+                classification=chosen["classification"],
+                confidence=float(chosen["confidence"]),
+                models=tuple(chosen.get("models", [])),
+                unknown=bool(chosen.get("unknown", False)),
+            )
+        )
+    return out
+
+
+def _refund_frames(session: Session, analysis: Analysis, unanalysed: int, frames_asked: int) -> None:
+    for classification in session.scalars(
+        select(Classification).where(Classification.analysis_id == analysis.id)
+    ).unique():
+        if classification.credits_charged:
+            refund = classification.credits_charged * unanalysed / frames_asked
+            user = session.get(User, classification.user_id)
+            if user is not None:
+                users_service.refund(user, refund)
+            classification.credits_charged -= refund
+
+
+# --------------------------------------------------------------------------------- the answer
+
+
+def build_video_response(
+    classification: Classification, user: User, forced_label: str | None, public_url: str
+) -> dict[str, Any]:
+    """identifAI's ``VideoResponse``: one ImageResponse-like entry per analysed frame."""
+    analysis = classification.analysis
+    status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
+    images = []
+    for frame in analysis.results or []:
+        verdict = policy.select_verdict(frame["verdicts"], frame["forcing"], user.heuristic)
+        item: dict[str, Any] = {
+            "frame_index": frame["frame_index"],
+            "timestamp": frame["timestamp"],
+            "status": "done",
+            "results": frame["results"],
+            "verdicts": frame["verdicts"],
+            "details": face_details(frame.get("details") or [], user.heuristic),
+        }
+        if verdict is not None:
+            item["verdict"] = verdict
+        if classification.options.get("with_nsfw"):
+            item["is_nsfw"] = frame.get("is_nsfw")
+        images.append(item)
+    body: dict[str, Any] = {
+        "hash": analysis.sha256,
+        "identifier": classification.identifier,
+        "api_version": analysis.api_version,
+        "status": status,
+        "errors": analysis.errors,
+        "name": classification.name,
+        "result_url": f"{public_url.rstrip('/')}/api/classification_video/{classification.identifier}",
+        "c2pa": None,
+        "force_classification": forced_label,
+        "verdicts": analysis.verdicts or [],
+        "results": {"images": images, "audios": []},
+        "frames_done": analysis.frames_done or 0,
+        "frames_total": analysis.frames_total,
+        "cached": classification.cached,
+        "options": classification.options,
+        "notes": list(analysis.notes or []),
+        "created_at": classification.created_at.isoformat(),
+    }
+    if classification.ref_id is not None:
+        body["ref_id"] = classification.ref_id
+    if classification.options.get("with_nsfw"):
+        body["is_nsfw"] = analysis.is_nsfw
+    if analysis.state == "done" and analysis.verdicts:
+        verdict = dict(next((v for v in analysis.verdicts if v["heuristic"] == user.heuristic), analysis.verdicts[0]))
+        if forced_label:
+            verdict.update(
+                classification=forced_label,
+                confidence=1.0,
+                evidence="override",
+                reason="the user overrode the classification of this video",
+            )
+        body["verdict"] = verdict
+    return body

@@ -1,0 +1,135 @@
+"""Video classification through the API: upload, per-frame results, the whole-video verdict,
+progress, bad input, the separation from image reads, and overrides."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+from tests.conftest import RunningServer, make_user
+from tests.support.clips import FPS, flat_frames, write_clip
+from tests.support.shared_data import EVAL, needs_eval
+
+BRIGHTNESS = "tests.support.brightness_detector:BrightnessDetector"
+
+
+def _submit_video(client: httpx.Client, data: bytes, name: str = "clip.mp4", **form: Any) -> httpx.Response:
+    fields = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in form.items()}
+    return client.post(
+        "/api/classification_video",
+        files={"video": (name, data, "video/mp4")},
+        data=fields,
+        headers={"Accept": "application/json"},
+    )
+
+
+def _wait_video(client: httpx.Client, identifier: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get(f"/api/classification_video/{identifier}").json()
+        if body["status"] != "new" or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)
+
+
+def _bright_middle_clip(tmp: Path) -> bytes:
+    """3 s: dark, then a bright middle second (a different clip spliced in), then dark again."""
+    frames = flat_frames(40, FPS) + flat_frames(235, FPS) + flat_frames(40, FPS)
+    return write_clip(tmp / "spliced.mp4", frames).read_bytes()
+
+
+def test_a_spliced_middle_second_shows_frame_by_frame_and_decides_the_video(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The test double calls bright frames artificial: only the middle second is bright."""
+    server = server_factory(extra_detectors=[BRIGHTNESS])
+    _, key = make_user(server)
+    with server.client(key) as client:
+        response = _submit_video(client, _bright_middle_clip(tmp_path), frames=10, ref_id="clip-1")
+        assert response.status_code == 200, response.text
+        body = _wait_video(client, response.json()["identifier"])
+    assert body["status"] == "done", body["errors"]
+    images = body["results"]["images"]
+    assert len(images) == 10 == body["frames_done"] == body["frames_total"]
+    assert body["results"]["audios"] == []
+    stamps = [frame["timestamp"] for frame in images]
+    assert stamps == sorted(stamps) and stamps[0] >= 0 and stamps[-1] <= 3.0
+    for frame in images:
+        inside = 1.0 <= frame["timestamp"] < 2.0
+        assert frame["verdict"]["classification"] == ("artificial" if inside else "human"), frame["timestamp"]
+    # fewer than half of the frames are artificial, but a confident run of them decides
+    verdict = body["verdict"]
+    assert verdict["classification"] == "artificial"
+    assert verdict["count"]["artificial"] == 4 and verdict["count"]["human"] == 6
+    assert all(1.0 <= f["timestamp"] < 2.0 for f in verdict["frames_flagged"])
+    assert {v["heuristic"] for v in body["verdicts"]} >= {"Majority", "Average", "AverageExcludeObsolete"}
+    assert body["ref_id"] == "clip-1" and body["c2pa"] is None
+
+
+def test_a_plain_dark_video_is_human(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory(extra_detectors=[BRIGHTNESS])
+    _, key = make_user(server)
+    clip = write_clip(tmp_path / "dark.mp4", flat_frames(40, 2 * FPS)).read_bytes()
+    with server.client(key) as client:
+        body = _wait_video(client, _submit_video(client, clip, frames=5).json()["identifier"])
+    assert body["status"] == "done"
+    assert body["verdict"]["classification"] == "human"
+    assert len(body["results"]["images"]) == 5
+
+
+def test_not_a_video_is_415_and_a_bad_frames_value_is_422(server: RunningServer) -> None:
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32)).save(png, "PNG")
+    _, key = make_user(server)
+    with server.client(key) as client:
+        refused = _submit_video(client, png.getvalue(), name="fake.mp4")
+        bad_frames = _submit_video(client, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64, frames=7)
+    assert refused.status_code == 415 and "not a video" in refused.json()["message"]
+    assert bad_frames.status_code == 422 and "frames" in bad_frames.json()["errors"]
+
+
+def test_a_corrupt_video_ends_errored_with_a_readable_text(server: RunningServer) -> None:
+    corrupt = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 40
+    _, key = make_user(server)
+    with server.client(key) as client:
+        body = _wait_video(client, _submit_video(client, corrupt).json()["identifier"])
+    assert body["status"] == "errored"
+    assert body["errors"].startswith("The video could not be")
+
+
+def test_videos_and_images_are_read_apart_and_can_be_overridden(server: RunningServer, tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "dark.mp4", flat_frames(60, FPS)).read_bytes()
+    _, key = make_user(server)
+    with server.client(key) as client:
+        identifier = _submit_video(client, clip).json()["identifier"]
+        body = _wait_video(client, identifier)
+        as_image = client.get(f"/api/classification/{identifier}")
+        listed = client.get("/api/classifications_video").json()
+        images_listed = client.get("/api/classifications").json()
+        by_id = client.get("/api/classifications_video", params={"identifiers[]": identifier}).json()
+        override = client.post(
+            f"/api/classification_video/{body['hash']}/override", json={"classification": "artificial"}
+        )
+        after = client.get(f"/api/classification_video/{identifier}").json()
+    assert as_image.status_code == 404
+    assert [row["identifier"] for row in listed["data"]] == [identifier] and listed["total"] == 1
+    assert images_listed["total"] == 0
+    assert [row["identifier"] for row in by_id] == [identifier]
+    assert override.json() == {"classification": "artificial", "type": "video", "hash": body["hash"]}
+    assert after["force_classification"] == "artificial"
+    assert after["verdict"]["classification"] == "artificial"
+
+
+@needs_eval
+def test_a_real_clip_with_colour_key_frames(server: RunningServer) -> None:
+    clip = sorted((EVAL / "video" / "real").glob("*.mp4"))[0]
+    _, key = make_user(server)
+    with server.client(key) as client:
+        response = _submit_video(client, clip.read_bytes(), name=clip.name, key_frames=True, key_frames_method="color")
+        body = _wait_video(client, response.json()["identifier"], timeout=120)
+    assert body["status"] == "done", body["errors"]
+    assert 1 <= len(body["results"]["images"]) <= 5
+    assert body["options"]["key_frames_method"] == "color"
