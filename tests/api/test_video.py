@@ -4,6 +4,7 @@ progress, bad input, the separation from image reads, and overrides."""
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,61 @@ def test_a_real_clip_with_colour_key_frames(server: RunningServer) -> None:
     assert body["status"] == "done", body["errors"]
     assert 1 <= len(body["results"]["images"]) <= 5
     assert body["options"]["key_frames_method"] == "color"
+
+
+def test_credits_are_one_image_per_frame_and_refunded_when_the_video_fails(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    clip = write_clip(tmp_path / "dark.mp4", flat_frames(50, FPS)).read_bytes()
+    corrupt = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 40
+    _, key = make_user(server, balance=40)
+    with server.client(key) as client:
+        done = _wait_video(client, _submit_video(client, clip, frames=10).json()["identifier"])
+        after_done = client.get("/api/user/credits").json()
+        failed = _wait_video(client, _submit_video(client, corrupt, frames=5).json()["identifier"])
+        after_failed = client.get("/api/user/credits").json()
+        exactly_enough = _submit_video(client, clip, frames=30, no_cache=True)
+        one_too_many = _submit_video(client, clip, frames=5, no_cache=True)
+    assert done["status"] == "done" and failed["status"] == "errored"
+    assert after_done == {"available_credits": 30, "total_spent": 10}
+    assert after_failed == after_done  # the errored video was refunded
+    assert exactly_enough.status_code == 200  # 30 frames cost 30 credits, all that was left
+    assert one_too_many.status_code == 402 and "credits" in one_too_many.json()["message"]
+
+
+def test_progress_shows_frames_done_while_the_video_is_new(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = server_factory(extra_detectors=["tests.support.sleepy_detector:SleepyDetector"])
+    clip = write_clip(tmp_path / "dark.mp4", flat_frames(50, 2 * FPS)).read_bytes()
+    _, key = make_user(server)
+    seen: list[tuple[int, int | None, int]] = []
+    with server.client(key) as client:
+        identifier = _submit_video(client, clip, frames=10).json()["identifier"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            body = client.get(f"/api/classification_video/{identifier}").json()
+            if body["status"] != "new":
+                break
+            seen.append((body["frames_done"], body["frames_total"], len(body["results"]["images"])))
+            time.sleep(0.05)
+    assert body["status"] == "done" and body["frames_done"] == 10
+    partial = [s for s in seen if s[1] == 10 and 0 < s[0] < 10]
+    assert partial, seen
+    assert all(done == shown for done, _, shown in partial)  # every finished frame is already visible
+    assert "verdict" not in partial and all(s[0] <= 10 for s in seen)
+
+
+def test_the_webhook_carries_the_video_response(server: RunningServer, tmp_path: Path) -> None:
+    from tests.support.receiver import webhook_receiver
+
+    clip = write_clip(tmp_path / "dark.mp4", flat_frames(50, FPS)).read_bytes()
+    _, key = make_user(server)
+    with webhook_receiver() as receiver, server.client(key) as client:
+        identifier = _submit_video(client, clip, webhook_url=receiver.url).json()["identifier"]
+        result = _wait_video(client, identifier)
+        deadline = time.monotonic() + 20
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+    payload = json.loads(receiver.requests[0].body)
+    assert payload["identifier"] == identifier and payload["status"] == "done"
+    assert payload["results"]["images"] == result["results"]["images"]
+    assert payload["verdicts"] == result["verdicts"]

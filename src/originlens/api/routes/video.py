@@ -201,8 +201,7 @@ async def list_video_results(
         rows, total = images_service.list_own(
             session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="video"
         )
-    forced = images_service.overrides_for(session, user.id, {row.analysis.sha256 for row in rows}, "video")
-    data = [service.build_video_response(row, user, forced.get(row.analysis.sha256), public_url) for row in rows]
+    data = images_service.render(session, user, rows, public_url)
     return _json(data if ids else paginator(request, data, page, per_page, total))
 
 
