@@ -192,3 +192,21 @@ def test_the_webhook_carries_the_video_response(server: RunningServer, tmp_path:
     assert payload["identifier"] == identifier and payload["status"] == "done"
     assert payload["results"]["images"] == result["results"]["images"]
     assert payload["verdicts"] == result["verdicts"]
+
+
+@needs_eval
+def test_c2pa_is_read_from_the_container(server: RunningServer) -> None:
+    signed = EVAL / "c2pa" / "c2pa-rs" / "video1.mp4"
+    unsigned = EVAL / "video" / "real" / "waterfall_video1_no_manifest.mp4"
+    _, key = make_user(server)
+    with server.client(key) as client:
+        with_manifest = _wait_video(
+            client, _submit_video(client, signed.read_bytes(), name=signed.name).json()["identifier"]
+        )
+        without = _wait_video(
+            client, _submit_video(client, unsigned.read_bytes(), name=unsigned.name).json()["identifier"]
+        )
+    assert with_manifest["status"] == "done", with_manifest["errors"]
+    assert with_manifest["c2pa"] is not None and with_manifest["c2pa"]["manifests"]
+    assert with_manifest["verdict"].get("forced_by") is None  # a camera-style manifest with no AI action
+    assert without["status"] == "done" and without["c2pa"] is None

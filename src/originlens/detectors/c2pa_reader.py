@@ -21,7 +21,9 @@ import io
 import json
 import logging
 import re
+import time
 from collections.abc import Iterable
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -196,7 +198,32 @@ class C2PADetector(Detector):
             log.exception("C2PA manifest could not be interpreted")
             return self.unknown(f"C2PA manifest could not be interpreted: {type(exc).__name__}")
 
+    def predict_file(self, path: Path, mime_type: str) -> Prediction:
+        """Judge a file on disk by streaming it to the library (videos: never read into memory)."""
+        started = time.perf_counter()
+        if not mime_type.startswith(self.media_types):
+            return self.unknown(f"c2pa does not read {mime_type}")
+        self.load()
+        try:
+            with path.open("rb") as handle:
+                store = self._read_stream(handle, mime_type)
+        except Exception as exc:
+            return self._read_error(exc)
+        if store is None:
+            return self.unknown("no C2PA manifest")
+        try:
+            prediction = self._judge(store)
+        except Exception as exc:
+            log.exception("C2PA manifest could not be interpreted")
+            return self.unknown(f"C2PA manifest could not be interpreted: {type(exc).__name__}")
+        return replace(prediction, elapsed_time=round(time.perf_counter() - started, 6))
+
     def _read(self, media: MediaInput) -> dict[str, Any] | None:
+        if not media.data:
+            raise ValueError("empty input")
+        return self._read_stream(io.BytesIO(media.data), media.mime_type)
+
+    def _read_stream(self, stream: Any, mime_type: str) -> dict[str, Any] | None:
         """The manifest store as c2pa's JSON, or None when the file carries no C2PA data.
 
         Every c2pa object (Context, Reader, stream) is created and closed here, per call, so
@@ -204,11 +231,9 @@ class C2PADetector(Detector):
         """
         import c2pa
 
-        if not media.data:
-            raise ValueError("empty input")
-        fmt = media.mime_type if media.mime_type in self._supported else None
+        fmt = mime_type if mime_type in self._supported else None
         with c2pa.Context.from_json(self._settings_json) as context:
-            reader = c2pa.Reader.try_create(fmt, io.BytesIO(media.data), None, context)
+            reader = c2pa.Reader.try_create(fmt, stream, None, context)
             if reader is None:
                 return None
             with reader:

@@ -85,7 +85,7 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
     if media_type == "video":
         from originlens.services.videos import analyse_video
 
-        analyse_video(ctx, analysis_id, blob_key, options)
+        analyse_video(ctx, analysis_id, blob_key, options, mime)
         return
 
     try:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from originlens.detectors.base import MediaInput
+from originlens.detectors.base import MediaInput, Prediction
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
 from originlens.media.video import VideoError, VideoLimits, sample_frames, sniff_video_type
 from originlens.pipeline import analyse_media
@@ -144,7 +144,16 @@ def submit_video(
 # --------------------------------------------------------------------------------- the worker
 
 
-def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any]) -> None:
+def _container_c2pa(ctx: Any, path: Any, mime: str) -> Prediction | None:
+    """C2PA read from the video container itself (frames carry none): evidence and forcing."""
+    detector = ctx.registry.get("c2pa")
+    if detector is None or not hasattr(detector, "predict_file"):
+        return None
+    prediction: Prediction = detector.predict_file(path, mime)
+    return prediction
+
+
+def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str = "") -> None:
     """Sample the frames, analyse each like an image (recording progress), then the verdicts.
 
     ``ctx`` is the image worker's ``AnalysisContext``; failures end as ``errored`` with a
@@ -163,6 +172,7 @@ def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dic
         if blob_key is None:
             raise BlobNotFoundError("no blob key")
         with ctx.blobs.local_path(blob_key) as path:
+            provenance = _container_c2pa(ctx, path, mime)
             frames = sample_frames(path, frames_asked, sampling, limits)
     except VideoError as exc:
         record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}")
@@ -185,6 +195,13 @@ def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dic
         analysis.frames_total = len(frames)
         analysis.frames_done = 0
         analysis.results = []
+        if provenance is not None and provenance.evidence is not None:  # shown even when it does not decide
+            analysis.c2pa = provenance.evidence
+            if provenance.forces and not provenance.unknown:
+                reason = str(provenance.details.get("reason") or "c2pa is conclusive")
+                analysis.forced_by = {
+                    "evidence": [{"by": "c2pa", "classification": provenance.forces, "reason": reason}]
+                }
     per_frame: list[dict[str, Any]] = []
     try:
         for frame in frames:
@@ -296,7 +313,7 @@ def build_video_response(
         "errors": analysis.errors,
         "name": classification.name,
         "result_url": f"{public_url.rstrip('/')}/api/classification_video/{classification.identifier}",
-        "c2pa": None,
+        "c2pa": analysis.c2pa,
         "force_classification": forced_label,
         "verdicts": analysis.verdicts or [],
         "results": {"images": images, "audios": []},
@@ -313,12 +330,22 @@ def build_video_response(
         body["is_nsfw"] = analysis.is_nsfw
     if analysis.state == "done" and analysis.verdicts:
         verdict = dict(next((v for v in analysis.verdicts if v["heuristic"] == user.heuristic), analysis.verdicts[0]))
+        forcing = (analysis.forced_by or {}).get("evidence", [])
+        allowed = [f for f in forcing if not (f["by"] == "c2pa" and classification.options.get("prevent_c2pa_forces"))]
         if forced_label:
             verdict.update(
                 classification=forced_label,
                 confidence=1.0,
                 evidence="override",
                 reason="the user overrode the classification of this video",
+            )
+        elif allowed:  # a valid C2PA AI assertion on the container decides, as for images
+            verdict.update(
+                classification=allowed[0]["classification"],
+                confidence=1.0,
+                evidence="provenance",
+                forced_by=allowed[0]["by"],
+                reason=allowed[0]["reason"],
             )
         body["verdict"] = verdict
     return body
