@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * MB
     max_video_upload_bytes: int = 5 * 1024 * MB
     """identifAI accepts videos up to 5 GB; they are streamed to the blob store, never held in memory."""
+    video_fetch_timeout_s: float = 600.0
+    """Deadline for downloading a whole video given by ``file_url``."""
     video_max_seconds: float = 3 * 3600.0
     """Longer videos are refused by the worker with a readable error."""
     video_decode_deadline_s: float = 120.0

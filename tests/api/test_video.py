@@ -3,6 +3,7 @@ progress, bad input, the separation from image reads, and overrides."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -210,3 +211,42 @@ def test_c2pa_is_read_from_the_container(server: RunningServer) -> None:
     assert with_manifest["c2pa"] is not None and with_manifest["c2pa"]["manifests"]
     assert with_manifest["verdict"].get("forced_by") is None  # a camera-style manifest with no AI action
     assert without["status"] == "done" and without["c2pa"] is None
+
+
+def test_video_from_url_is_streamed_in_and_analysed(server: RunningServer, tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    clip = write_clip(tmp_path / "remote.mp4", flat_frames(70, FPS)).read_bytes()
+    png = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(png, "PNG")
+    files = {"/clip.mp4": clip, "/still.png": png.getvalue()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = files.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    _, key = make_user(server)
+    try:
+        with server.client(key, Accept="application/json") as client:
+            response = client.post("/api/video_fromurl", data={"file_url": f"{base}/clip.mp4", "frames": "5"})
+            assert response.status_code == 200, response.text
+            body = _wait_video(client, response.json()["identifier"])
+            not_video = client.post("/api/video_fromurl", data={"file_url": f"{base}/still.png"})
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert body["status"] == "done" and body["name"] == "clip.mp4"
+    assert body["hash"] == hashlib.sha256(clip).hexdigest()
+    assert len(body["results"]["images"]) == 5
+    assert not_video.status_code == 415

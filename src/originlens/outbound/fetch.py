@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -85,6 +86,8 @@ class FetchedMedia:
     """From Content-Disposition, else the last segment of the final URL's path, else "remote-file"."""
     content_type: str | None
     """The media type the server declared (lower case, without parameters), if any."""
+    consumed: Any = None
+    """What ``consume`` returned, when the body was streamed to it instead of read into ``data``."""
 
 
 def _human_size(n: int) -> str:
@@ -102,6 +105,7 @@ def fetch_media(
     timeout_s: float = 20.0,
     max_redirects: int = 3,
     user_agent: str = "originlens",
+    consume: Callable[[Iterator[bytes]], Any] | None = None,
 ) -> FetchedMedia:
     """Download ``url`` and return its bytes; raise an :class:`OutboundError` subclass if refused.
 
@@ -110,6 +114,9 @@ def fetch_media(
     :class:`TooManyRedirectsError`, :class:`TooLargeError`, :class:`RemoteStatusError`,
     :class:`FetchTimeoutError` (``timeout_s`` is the deadline for the whole download) and
     :class:`FetchError` (connection and protocol failures).
+
+    With ``consume``, the body is never held in memory: the size-capped chunks are handed to
+    ``consume`` as they arrive (e.g. to stream a video into the blob store) and ``data`` is empty.
     """
     current = validate_url(url)
     headers = {"User-Agent": user_agent, "Accept": "*/*", "Accept-Encoding": "identity"}
@@ -130,12 +137,17 @@ def fetch_media(
                     if not 200 <= response.status_code < 300:
                         raise RemoteStatusError(response.status_code, response.reason_phrase)
                     _check_declared_length(response, max_bytes)
-                    data = _read_capped(response, max_bytes)
+                    consumed = None
+                    if consume is not None:
+                        data, consumed = b"", consume(_capped_chunks(response, max_bytes))
+                    else:
+                        data = _read_capped(response, max_bytes)
                     return FetchedMedia(
                         data=data,
                         final_url=str(response.url),
                         filename=_filename(response),
                         content_type=_content_type(response),
+                        consumed=consumed,
                     )
     except OutboundError:
         raise
@@ -180,14 +192,16 @@ def _check_declared_length(response: httpx.Response, max_bytes: int) -> None:
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    chunks: list[bytes] = []
+    return b"".join(_capped_chunks(response, max_bytes))
+
+
+def _capped_chunks(response: httpx.Response, max_bytes: int) -> Iterator[bytes]:
     total = 0
     for chunk in _decoded(response, max_bytes):
         total += len(chunk)
         if total > max_bytes:
             raise TooLargeError(max_bytes)  # leaving the stream closes the connection
-        chunks.append(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
 def _decoded(response: httpx.Response, max_bytes: int) -> Iterator[bytes]:

@@ -149,7 +149,7 @@ def submit_video_from_url(
     prevent_c2pa_forces: FormBool = False,
     webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
-    """Downloads are capped at ``ORIGINLENS_MAX_UPLOAD_BYTES`` for now (held in memory while fetched)."""
+    """The download is streamed into the blob store (capped like uploads), never held in memory."""
     options = _video_options(
         frames, key_frames, key_frames_method, with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache,
         prevent_c2pa_forces,
@@ -158,21 +158,46 @@ def submit_video_from_url(
     if user.readonly:
         raise ForbiddenError("This user is read-only and cannot submit media.")
     settings = container.settings
+    sniffed: list[str] = []
+
+    def stream_to_store(chunks: Iterator[bytes]) -> tuple[str, StoredBlob]:
+        head, rest = _split_head(chunks)
+        if not head:
+            raise FieldValidationError("file_url", "The URL returned an empty file.")
+        sniffed.append(service.check_video_head(head))  # 415 before anything is stored
+        return _store(container, head, rest)
+
     fetched = fetch_media(
         validate_url(file_url),
         policy=container.policy,
-        max_bytes=settings.max_upload_bytes,
-        timeout_s=settings.url_fetch_timeout_s,
+        max_bytes=settings.max_video_upload_bytes,
+        timeout_s=settings.video_fetch_timeout_s,
         max_redirects=settings.url_fetch_max_redirects,
+        consume=stream_to_store,
     )
-    mime = service.check_video_head(fetched.data[:SNIFF_BYTES])
-    rest = (fetched.data[i : i + CHUNK] for i in range(SNIFF_BYTES, len(fetched.data), CHUNK))
-    key, stored = _store(container, fetched.data[:SNIFF_BYTES], rest)
+    key, stored = fetched.consumed
     classification = _submit(
-        session, container, user, key, stored, mime, fetched.filename,
+        session, container, user, key, stored, sniffed[0], fetched.filename,
         options=options, ref_id=ref_id, webhook_url=webhook,
     )  # fmt: skip
     return _identifier_response(request, classification)
+
+
+def _split_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first :data:`SNIFF_BYTES` (for sniffing) and an iterator over everything after them."""
+    head = b""
+    iterator = iter(chunks)
+    for chunk in iterator:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+
+    def rest() -> Iterator[bytes]:
+        if len(head) > SNIFF_BYTES:
+            yield head[SNIFF_BYTES:]
+        yield from iterator
+
+    return head[:SNIFF_BYTES], rest()
 
 
 @router.get("/classification_video/{identifier}", summary="Get single video classification result")
