@@ -250,3 +250,24 @@ def test_video_from_url_is_streamed_in_and_analysed(server: RunningServer, tmp_p
     assert body["hash"] == hashlib.sha256(clip).hexdigest()
     assert len(body["results"]["images"]) == 5
     assert not_video.status_code == 415
+
+
+def test_empty_and_audio_only_files_get_clear_answers(server: RunningServer, tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    audio = tmp_path / "audio.mp4"
+    with av.open(str(audio), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=16000)
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    _, key = make_user(server)
+    with server.client(key) as client:
+        empty = _submit_video(client, b"")
+        audio_only = _wait_video(client, _submit_video(client, audio.read_bytes()).json()["identifier"])
+    assert empty.status_code == 422 and "empty" in empty.json()["message"]
+    assert audio_only["status"] == "errored"
+    assert "video" in audio_only["errors"].lower() and "track" in audio_only["errors"].lower()
