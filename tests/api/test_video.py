@@ -14,7 +14,7 @@ import httpx
 from PIL import Image
 
 from tests.conftest import RunningServer, make_user
-from tests.support.clips import FPS, flat_frames, write_clip
+from tests.support.clips import FPS, flat_frames, write_audio_only, write_clip
 from tests.support.shared_data import EVAL, needs_eval
 
 BRIGHTNESS = "tests.support.brightness_detector:BrightnessDetector"
@@ -253,17 +253,7 @@ def test_video_from_url_is_streamed_in_and_analysed(server: RunningServer, tmp_p
 
 
 def test_empty_and_audio_only_files_get_clear_answers(server: RunningServer, tmp_path: Path) -> None:
-    import av
-    import numpy as np
-
-    audio = tmp_path / "audio.mp4"
-    with av.open(str(audio), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=16000)
-        for i in range(10):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 16000, i * 1024
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+    audio = write_audio_only(tmp_path / "audio.mp4")
     _, key = make_user(server)
     with server.client(key) as client:
         empty = _submit_video(client, b"")

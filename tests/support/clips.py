@@ -57,3 +57,15 @@ def flat_frames(value: int, count: int, size: tuple[int, int] = (W, H)) -> list[
     texture = ((x // 16 + y // 16) % 2 * 12).astype(np.int16)
     img = np.clip(value + texture, 0, 255).astype(np.uint8)
     return [np.repeat(img[..., None], 3, axis=2) for _ in range(count)]
+
+
+def write_audio_only(path: Path) -> Path:
+    """An MP4 with one AAC track of silence and no video track."""
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=16000)
+        for i in range(10):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, i * 1024
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path

@@ -30,7 +30,7 @@ from originlens.media.video import (  # noqa: E402
     sample_frames,
     sniff_video_type,
 )
-from tests.support.clips import FPS, H, W, _pattern, write_clip  # noqa: E402
+from tests.support.clips import FPS, H, W, _pattern, write_audio_only, write_clip  # noqa: E402
 from tests.support.shared_data import EVAL, MANIFEST, needs_eval  # noqa: E402
 
 
@@ -132,14 +132,7 @@ def test_errors(clips: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(CorruptVideoError):
         sample_frames(garbage, 5)
 
-    audio = tmp_path / "audio.m4a"
-    with av.open(str(audio), "w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=16000)
-        for i in range(10):
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            frame.sample_rate, frame.pts = 16000, i * 1024
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode())
+    audio = write_audio_only(tmp_path / "audio.m4a")
     with pytest.raises(NoVideoTrackError):
         probe(audio)
 

@@ -108,14 +108,7 @@ def submit_image(
     sha256 = sha256_hex(data)
     cache_key = _cache_key(sha256, options, ctx.detectors_fingerprint)
 
-    analysis = None
-    if not options.no_cache:
-        analysis = session.scalar(
-            select(Analysis)
-            .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
-            .order_by(Analysis.id.desc())
-            .limit(1)
-        )
+    analysis = None if options.no_cache else find_cached(session, user, cache_key)
     cached = analysis is not None
     charged = 0.0
     if analysis is None:
@@ -140,13 +133,44 @@ def submit_image(
         analysis_id = analysis.id
         after_commit(session, lambda: ctx.enqueue(analysis_id))
 
+    return record_submission(
+        session, ctx, user, analysis, name=name or "image", options=options.as_dict(), ref_id=ref_id,
+        webhook_url=webhook_url, cached=cached, charged=charged,
+    )  # fmt: skip
+
+
+def find_cached(session: Session, user: User, cache_key: str) -> Analysis | None:
+    """The caller's newest analysis of the same bytes and options that has not failed."""
+    return session.scalar(
+        select(Analysis)
+        .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
+        .order_by(Analysis.id.desc())
+        .limit(1)
+    )
+
+
+def record_submission(
+    session: Session,
+    ctx: SubmitContext,
+    user: User,
+    analysis: Analysis,
+    *,
+    name: str,
+    options: dict[str, Any],
+    ref_id: str | None,
+    webhook_url: str | None,
+    cached: bool,
+    charged: float,
+) -> Classification:
+    """The submission the client sees (its own identifier) on an analysis, new or reused; a
+    reused analysis that is already finished gets its webhook queued at once."""
     classification = Classification(
         identifier=secrets.token_hex(32),
         user_id=user.id,
         analysis_id=analysis.id,
-        name=(name or "image")[:500],
+        name=name[:500],
         ref_id=ref_id,
-        options=options.as_dict(),
+        options=options,
         webhook_url=webhook_url,
         cached=cached,
         credits_charged=charged,

@@ -28,8 +28,9 @@ from originlens.services.classifications import (
     CACHE_OPTION_FIELDS,
     SubmitContext,
     SubmitOptions,
-    create_delivery,
     face_details,
+    find_cached,
+    record_submission,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
 from originlens.store.db import after_commit, unit_of_work
@@ -88,19 +89,10 @@ def submit_video(
     webhook_url: str | None = None,
 ) -> Classification:
     """Record a video submission whose bytes are already in the blob store under ``blob_key``."""
-    import secrets
-
     if user.readonly:
         raise ForbiddenError("This user is read-only and cannot submit media.")
     cache_key = _cache_key(stored.sha256, options, ctx.detectors_fingerprint)
-    analysis = None
-    if not options.no_cache:
-        analysis = session.scalar(
-            select(Analysis)
-            .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
-            .order_by(Analysis.id.desc())
-            .limit(1)
-        )
+    analysis = None if options.no_cache else find_cached(session, user, cache_key)
     cached = analysis is not None
     charged = 0.0
     if analysis is None:
@@ -122,23 +114,10 @@ def submit_video(
         after_commit(session, lambda: ctx.enqueue(analysis_id))
     else:
         after_commit(session, lambda: ctx.blobs.delete(blob_key))  # the earlier upload is reused
-    classification = Classification(
-        identifier=secrets.token_hex(32),
-        user_id=user.id,
-        analysis_id=analysis.id,
-        name=(name or "video")[:500],
-        ref_id=ref_id,
-        options=options.as_dict(),
-        webhook_url=webhook_url,
-        cached=cached,
-        credits_charged=charged,
-    )
-    session.add(classification)
-    session.flush()
-    if webhook_url and analysis.state in ("done", "errored"):
-        create_delivery(session, classification)
-        after_commit(session, ctx.wake_webhooks)
-    return classification
+    return record_submission(
+        session, ctx, user, analysis, name=name or "video", options=options.as_dict(), ref_id=ref_id,
+        webhook_url=webhook_url, cached=cached, charged=charged,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------------- the worker
