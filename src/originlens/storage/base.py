@@ -50,4 +50,8 @@ def make_blob_store(url: str) -> BlobStore:
         from originlens.storage.local import LocalBlobStore
 
         return LocalBlobStore(parsed.path)
-    raise ValueError(f"unsupported storage URL {url!r}: use file:///path")
+    if parsed.scheme == "s3":
+        from originlens.storage.s3 import S3BlobStore
+
+        return S3BlobStore(url)
+    raise ValueError(f"unsupported storage URL {url!r}: use file:///path or s3://bucket/prefix")
