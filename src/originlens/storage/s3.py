@@ -57,7 +57,8 @@ class S3BlobStore:
         """A multipart upload, part by part; aborted (nothing stored) on any failure."""
         name = self._key(key)
         upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=name)["UploadId"]
-        digest, size, head, parts, buffer = hashlib.sha256(), 0, b"", [], bytearray()
+        digest, size, head, buffer = hashlib.sha256(), 0, b"", bytearray()
+        parts: list[dict[str, Any]] = []
 
         def send(data: bytes) -> None:
             number = len(parts) + 1
