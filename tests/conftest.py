@@ -60,7 +60,9 @@ class RunningServer:
         self.thread.join(15)
 
 
-def start_server(tmp: Path, **overrides: Any) -> RunningServer:
+def start_server(tmp: Path, operator_key: str | None = None, **overrides: Any) -> RunningServer:
+    """A real server on 127.0.0.1; ``operator_key`` when it joins a database another server
+    already bootstrapped (several API processes on one database)."""
     port = free_port()
     values: dict[str, Any] = {
         "data_dir": tmp,
@@ -73,7 +75,7 @@ def start_server(tmp: Path, **overrides: Any) -> RunningServer:
     }
     values.update(overrides)
     settings = Settings(**values)
-    key = bootstrap_first_user(settings)
+    key = bootstrap_first_user(settings) or operator_key
     assert key is not None
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
