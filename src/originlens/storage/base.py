@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,32 @@ class StoredBlob:
     sha256: str
     head: bytes
     """The first bytes, for sniffing the content type without reading the blob again."""
+
+
+class Tally:
+    """Counts, hashes and keeps the head of a stream as it passes, refusing it past ``max_bytes``:
+    what every store's ``put_stream`` needs whatever it writes to."""
+
+    HEAD_BYTES = 64
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.head = b""
+        self._digest = hashlib.sha256()
+
+    def passing(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.size += len(chunk)
+            if self.size > self.max_bytes:
+                raise BlobTooLargeError(f"more than {self.max_bytes} bytes")
+            if len(self.head) < self.HEAD_BYTES:
+                self.head += chunk[: self.HEAD_BYTES - len(self.head)]
+            self._digest.update(chunk)
+            yield chunk
+
+    def stored(self) -> StoredBlob:
+        return StoredBlob(size=self.size, sha256=self._digest.hexdigest(), head=self.head)
 
 
 class BlobStore(Protocol):

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, StoredBlob
-
-HEAD_BYTES = 64
+from originlens.storage.base import BlobNotFoundError, StoredBlob, Tally
 
 
 class LocalBlobStore:
@@ -33,16 +30,10 @@ class LocalBlobStore:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        digest, size, head = hashlib.sha256(), 0, b""
+        tally = Tally(max_bytes)
         try:
             with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise BlobTooLargeError(f"more than {max_bytes} bytes")
-                    if len(head) < HEAD_BYTES:
-                        head += chunk[: HEAD_BYTES - len(head)]
-                    digest.update(chunk)
+                for chunk in tally.passing(chunks):
                     handle.write(chunk)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -50,7 +41,7 @@ class LocalBlobStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        return StoredBlob(size=size, sha256=digest.hexdigest(), head=head)
+        return tally.stored()
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:

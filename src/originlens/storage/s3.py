@@ -9,7 +9,6 @@ is never held in memory; a failed or too-large upload is aborted and leaves noth
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -18,11 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, StoredBlob
+from originlens.storage.base import BlobNotFoundError, StoredBlob, Tally
 
 PART_BYTES = 8 * 1024 * 1024
 """Multipart part size (S3 needs at least 5 MiB for every part but the last)."""
-HEAD_BYTES = 64
 
 
 class S3BlobStore:
@@ -57,24 +55,16 @@ class S3BlobStore:
         """A multipart upload, part by part; aborted (nothing stored) on any failure."""
         name = self._key(key)
         upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=name)["UploadId"]
-        digest, size, head, buffer = hashlib.sha256(), 0, b"", bytearray()
+        tally, buffer = Tally(max_bytes), bytearray()
         parts: list[dict[str, Any]] = []
 
         def send(data: bytes) -> None:
             number = len(parts) + 1
-            reply = self.client.upload_part(
-                Bucket=self.bucket, Key=name, UploadId=upload, PartNumber=number, Body=data
-            )
+            reply = self.client.upload_part(Bucket=self.bucket, Key=name, UploadId=upload, PartNumber=number, Body=data)
             parts.append({"PartNumber": number, "ETag": reply["ETag"]})
 
         try:
-            for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise BlobTooLargeError(f"more than {max_bytes} bytes")
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                digest.update(chunk)
+            for chunk in tally.passing(chunks):
                 buffer += chunk
                 while len(buffer) >= PART_BYTES:
                     send(bytes(buffer[:PART_BYTES]))
@@ -87,7 +77,7 @@ class S3BlobStore:
         except BaseException:
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=name, UploadId=upload)
             raise
-        return StoredBlob(size=size, sha256=digest.hexdigest(), head=head)
+        return tally.stored()
 
     def get(self, key: str) -> bytes:
         try:
