@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
@@ -21,14 +21,15 @@ router = APIRouter(prefix="/api", tags=["Classification"])
 FormBool = Annotated[bool, Form()]
 
 
-def _options(
-    with_morphing: bool,
-    with_tampering: bool,
-    with_heatmap: bool,
-    with_nsfw: bool,
-    no_cache: bool,
-    prevent_c2pa_forces: bool,
+def submit_options(
+    with_morphing: FormBool = False,
+    with_tampering: FormBool = False,
+    with_heatmap: FormBool = False,
+    with_nsfw: FormBool = False,
+    no_cache: FormBool = False,
+    prevent_c2pa_forces: FormBool = False,
 ) -> service.SubmitOptions:
+    """The analysis options every submit endpoint takes (images and videos)."""
     return service.SubmitOptions(
         with_morphing=with_morphing,
         with_tampering=with_tampering,
@@ -37,6 +38,11 @@ def _options(
         no_cache=no_cache,
         prevent_c2pa_forces=prevent_c2pa_forces,
     )
+
+
+OptionsDep = Annotated[service.SubmitOptions, Depends(submit_options)]
+RefId = Annotated[str | None, Form(max_length=255)]
+WebhookUrl = Annotated[str | None, Form(max_length=2000)]
 
 
 def _checked_webhook(url: str | None) -> str | None:
@@ -66,14 +72,9 @@ def submit_image(
     container: ContainerDep,
     user: UserDep,
     image: Annotated[UploadFile, File(description="PNG, JPEG, GIF, WebP or TIFF, at most 50 MB")],
-    ref_id: Annotated[str | None, Form(max_length=255)] = None,
-    with_morphing: FormBool = False,
-    with_tampering: FormBool = False,
-    with_heatmap: FormBool = False,
-    with_nsfw: FormBool = False,
-    no_cache: FormBool = False,
-    prevent_c2pa_forces: FormBool = False,
-    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    options: OptionsDep,
+    ref_id: RefId = None,
+    webhook_url: WebhookUrl = None,
 ) -> Response:
     data = image.file.read(container.settings.max_upload_bytes + 1)
     classification = service.submit_image(
@@ -82,7 +83,7 @@ def submit_image(
         user,
         data=data,
         name=image.filename or "image",
-        options=_options(with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache, prevent_c2pa_forces),
+        options=options,
         ref_id=ref_id,
         webhook_url=_checked_webhook(webhook_url),
     )
@@ -96,14 +97,9 @@ def submit_image_from_url(
     container: ContainerDep,
     user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
-    ref_id: Annotated[str | None, Form(max_length=255)] = None,
-    with_morphing: FormBool = False,
-    with_tampering: FormBool = False,
-    with_heatmap: FormBool = False,
-    with_nsfw: FormBool = False,
-    no_cache: FormBool = False,
-    prevent_c2pa_forces: FormBool = False,
-    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    options: OptionsDep,
+    ref_id: RefId = None,
+    webhook_url: WebhookUrl = None,
 ) -> Response:
     webhook = _checked_webhook(webhook_url)
     if user.readonly:  # checked before fetching anything on a read-only user's behalf
@@ -122,7 +118,7 @@ def submit_image_from_url(
         user,
         data=fetched.data,
         name=fetched.filename,
-        options=_options(with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache, prevent_c2pa_forces),
+        options=options,
         ref_id=ref_id,
         webhook_url=webhook,
     )

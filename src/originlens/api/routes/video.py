@@ -7,15 +7,18 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.api.routes.classification import (
     FormBool,
     ListIdentifiers,
+    OptionsDep,
     OverrideRequest,
     PlainIdentifiers,
+    RefId,
+    WebhookUrl,
     _checked_webhook,
     _identifier_response,
     _json,
@@ -33,33 +36,22 @@ router = APIRouter(prefix="/api", tags=["Video"])
 CHUNK = 1 << 20
 
 
-def _video_options(
-    frames: int,
-    key_frames: bool,
-    key_frames_method: str,
-    with_morphing: bool,
-    with_tampering: bool,
-    with_heatmap: bool,
-    with_nsfw: bool,
-    no_cache: bool,
-    prevent_c2pa_forces: bool,
+def video_options(
+    options: OptionsDep,
+    frames: Annotated[int, Form()] = 5,
+    key_frames: FormBool = False,
+    key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
 ) -> service.VideoOptions:
+    """The image options plus how frames are chosen; bad values are 422 with the field named."""
     if frames not in service.FRAME_CHOICES:
         raise FieldValidationError("frames", "The selected frames is invalid: use 5, 10 or 30.")
     method = "iframes" if key_frames_method == "iframe" else key_frames_method  # identifAI's older spelling
     if method not in service.KEY_FRAME_METHODS:
         raise FieldValidationError("key_frames_method", "The key_frames_method must be iframes, flow or color.")
-    return service.VideoOptions(
-        with_morphing=with_morphing,
-        with_tampering=with_tampering,
-        with_heatmap=with_heatmap,
-        with_nsfw=with_nsfw,
-        no_cache=no_cache,
-        prevent_c2pa_forces=prevent_c2pa_forces,
-        frames=frames,
-        key_frames=key_frames,
-        key_frames_method=method,
-    )
+    return service.VideoOptions(**options.as_dict(), frames=frames, key_frames=key_frames, key_frames_method=method)
+
+
+VideoOptionsDep = Annotated[service.VideoOptions, Depends(video_options)]
 
 
 def _store(container: Any, head: bytes, rest: Iterator[bytes]) -> tuple[str, StoredBlob]:
@@ -99,22 +91,10 @@ def submit_video(
     container: ContainerDep,
     user: UserDep,
     video: Annotated[UploadFile, File(description="Any common video container, at most 5 GB")],
-    ref_id: Annotated[str | None, Form(max_length=255)] = None,
-    frames: Annotated[int, Form()] = 5,
-    key_frames: FormBool = False,
-    key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
-    with_morphing: FormBool = False,
-    with_tampering: FormBool = False,
-    with_heatmap: FormBool = False,
-    with_nsfw: FormBool = False,
-    no_cache: FormBool = False,
-    prevent_c2pa_forces: FormBool = False,
-    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    options: VideoOptionsDep,
+    ref_id: RefId = None,
+    webhook_url: WebhookUrl = None,
 ) -> Response:
-    options = _video_options(
-        frames, key_frames, key_frames_method, with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache,
-        prevent_c2pa_forces,
-    )  # fmt: skip
     webhook = _checked_webhook(webhook_url)
     if user.readonly:
         raise ForbiddenError("This user is read-only and cannot submit media.")
@@ -137,23 +117,11 @@ def submit_video_from_url(
     container: ContainerDep,
     user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
-    ref_id: Annotated[str | None, Form(max_length=255)] = None,
-    frames: Annotated[int, Form()] = 5,
-    key_frames: FormBool = False,
-    key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
-    with_morphing: FormBool = False,
-    with_tampering: FormBool = False,
-    with_heatmap: FormBool = False,
-    with_nsfw: FormBool = False,
-    no_cache: FormBool = False,
-    prevent_c2pa_forces: FormBool = False,
-    webhook_url: Annotated[str | None, Form(max_length=2000)] = None,
+    options: VideoOptionsDep,
+    ref_id: RefId = None,
+    webhook_url: WebhookUrl = None,
 ) -> Response:
     """The download is streamed into the blob store (capped like uploads), never held in memory."""
-    options = _video_options(
-        frames, key_frames, key_frames_method, with_morphing, with_tampering, with_heatmap, with_nsfw, no_cache,
-        prevent_c2pa_forces,
-    )  # fmt: skip
     webhook = _checked_webhook(webhook_url)
     if user.readonly:
         raise ForbiddenError("This user is read-only and cannot submit media.")
