@@ -73,4 +73,14 @@ async def current_user_any_terms(request: Request, session: SessionDep) -> User:
 
 
 UserDep = Annotated[User, Depends(current_user)]
+
+
+async def current_submitter(user: UserDep) -> User:
+    """A user allowed to submit media: read-only users are refused before any upload or fetch."""
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    return user
+
+
+SubmitterDep = Annotated[User, Depends(current_submitter)]
 UserAnyTermsDep = Annotated[User, Depends(current_user_any_terms)]

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
-from originlens.api.deps import ContainerDep, SessionDep, UserDep
-from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError
+from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
+from originlens.errors import FieldValidationError, NotFoundError
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
 from originlens.services import classifications as service
@@ -95,15 +95,13 @@ def submit_image_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: UserDep,
+    user: SubmitterDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: OptionsDep,
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
     webhook = _checked_webhook(webhook_url)
-    if user.readonly:  # checked before fetching anything on a read-only user's behalf
-        raise ForbiddenError("This user is read-only and cannot submit media.")
     settings = container.settings
     fetched = fetch_media(
         validate_url(file_url),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep, UserDep
+from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
 from originlens.api.routes.classification import (
     FormBool,
     ListIdentifiers,
@@ -24,7 +24,7 @@ from originlens.api.routes.classification import (
     _json,
     paginator,
 )
-from originlens.errors import FieldValidationError, ForbiddenError, PayloadTooLargeError
+from originlens.errors import FieldValidationError, PayloadTooLargeError
 from originlens.media.video import SNIFF_BYTES
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import validate_url
@@ -89,15 +89,13 @@ def submit_video(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: UserDep,
+    user: SubmitterDep,
     video: Annotated[UploadFile, File(description="Any common video container, at most 5 GB")],
     options: VideoOptionsDep,
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
     webhook = _checked_webhook(webhook_url)
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
     head = video.file.read(SNIFF_BYTES)
     if not head:
         raise FieldValidationError("video", "The video file is empty.")
@@ -115,7 +113,7 @@ def submit_video_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: UserDep,
+    user: SubmitterDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: VideoOptionsDep,
     ref_id: RefId = None,
@@ -123,8 +121,6 @@ def submit_video_from_url(
 ) -> Response:
     """The download is streamed into the blob store (capped like uploads), never held in memory."""
     webhook = _checked_webhook(webhook_url)
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
     settings = container.settings
     sniffed: list[str] = []
 
