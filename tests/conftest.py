@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -113,7 +113,15 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
 _counter = iter(range(1, 10**9))
 
 
-def make_user(server: RunningServer, **fields: Any) -> tuple[dict[str, Any], str]:
+class ApiServer(Protocol):
+    """Anything serving the API with an operator account: a thread or a whole deployment."""
+
+    operator_key: str
+
+    def client(self, key: str | None = None, **headers: str) -> httpx.Client: ...
+
+
+def make_user(server: ApiServer, **fields: Any) -> tuple[dict[str, Any], str]:
     """Create a user through the public API (as the operator partner); returns (user, key)."""
     n = next(_counter)
     form = {"name": f"User {n}", "email": f"user{n}-{os.getpid()}@example.org", "heuristic": "Average"}

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.services import keys as keys_service
@@ -43,17 +44,20 @@ def _find(session: Session, id_or_email: str) -> User:
 def bootstrap_first_user(settings: Settings) -> str | None:
     """On an empty database, create an operator account and return its key (shown once)."""
     sessions = _sessions(settings)
-    with unit_of_work(sessions) as session:
-        if session.scalar(select(func.count()).select_from(User)):
-            return None
-        user = users_service.create_user(
-            session,
-            users_service.UserFields(
-                name="Operator", email="operator@localhost", heuristic=settings.default_heuristic, is_partner=True
-            ),
-            accept_terms=True,
-        )
-        return keys_service.create_key(session, user, settings.resolved_secret_key())
+    try:
+        with unit_of_work(sessions) as session:
+            if session.scalar(select(func.count()).select_from(User)):
+                return None
+            user = users_service.create_user(
+                session,
+                users_service.UserFields(
+                    name="Operator", email="operator@localhost", heuristic=settings.default_heuristic, is_partner=True
+                ),
+                accept_terms=True,
+            )
+            return keys_service.create_key(session, user, settings.resolved_secret_key())
+    except IntegrityError:  # another API process starting at the same moment created it
+        return None
 
 
 @app.command()
@@ -83,6 +87,29 @@ def serve(
     else:
         typer.echo("Create a key with: originlens keys create <user id or email>")
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs at once in this process (threads).")] = 1,
+    log_level: str = "info",
+) -> None:
+    """Run analysis jobs from the broker (``ORIGINLENS_QUEUE_URL=celery+redis://...``).
+
+    Start as many as the machines allow; each also recovers abandoned jobs and sends webhooks.
+    """
+    import logging
+
+    from originlens.container import Container
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    try:
+        container = Container.build(settings)
+        container.run_worker(concurrency, loglevel=log_level.upper())
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command("migrate")

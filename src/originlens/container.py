@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.detectors.base import Detector
@@ -18,9 +19,12 @@ from originlens.detectors.tampering import TamperingDetector
 from originlens.detectors.watermark import WatermarkDetector
 from originlens.faces.detection import FaceDetector
 from originlens.jobs import JobQueue, make_queue
+from originlens.jobs.celery_queue import CeleryQueue
+from originlens.jobs.inprocess import InProcessQueue
 from originlens.outbound.guard import AddressPolicy
 from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
 from originlens.services.classifications import SubmitContext
+from originlens.services.job_leases import JobSweeper, SweepSettings, release_dead_claims
 from originlens.services.mail import SmtpSettings
 from originlens.services.users import ensure_default_pricing
 from originlens.services.webhook_dispatch import WebhookDispatcher, WebhookSettings
@@ -60,6 +64,7 @@ class Container:
     registry: DetectorRegistry
     queue: JobQueue
     dispatcher: WebhookDispatcher
+    sweeper: JobSweeper
     secret_key: str
     policy: AddressPolicy
     started: bool = field(default=False)
@@ -80,14 +85,23 @@ class Container:
                 backoff_factor=settings.webhook_backoff_factor,
             ),
         )
+        queue = make_queue(settings.queue_url, settings.workers, settings.celery_visibility_timeout_s)
+        sweeper = JobSweeper(
+            sessions,
+            queue.enqueue,
+            SweepSettings(interval_s=settings.job_sweep_interval_s, resend_after_s=settings.job_resend_after_s),
+            queue_depth=lambda: _depth_or_none(queue),
+            broker_lost=queue.broker_lost,
+        )
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             blobs=make_blob_store(settings.resolved_storage_url),
             registry=build_registry(settings),
-            queue=make_queue(settings.queue_url, settings.workers),
+            queue=queue,
             dispatcher=dispatcher,
+            sweeper=sweeper,
             secret_key=settings.resolved_secret_key(),
             policy=policy,
         )
@@ -103,6 +117,7 @@ class Container:
             video_decode_deadline_s=self.settings.video_decode_deadline_s,
             max_attempts=self.settings.job_max_attempts,
             wake_webhooks=self.dispatcher.wake,
+            lease_s=self.settings.job_lease_s,
         )
 
     @property
@@ -128,23 +143,69 @@ class Container:
             sender=s.smtp_from,
         )
 
+    @property
+    def runs_jobs_here(self) -> bool:
+        """Whether this process has in-process workers (the embedded mode)."""
+        return isinstance(self.queue, InProcessQueue) and self.settings.workers > 0
+
     def start(self) -> None:
-        """Migrate, seed defaults, re-enqueue unfinished jobs, start workers and webhooks."""
-        migrate(self.settings.resolved_database_url)
-        with unit_of_work(self.sessions) as session:
-            ensure_default_pricing(session)
-            pending = recover_unfinished(session) if self.settings.workers > 0 else []
-        context = self.analysis_context
-        self.queue.start(lambda job_id: analyse(context, job_id))
-        for job_id in pending:
-            self.queue.enqueue(job_id)
-        if pending:
-            log.info("re-enqueued %d unfinished job(s)", len(pending))
+        """Migrate, seed defaults, recover unfinished jobs, start workers, sweeper and webhooks.
+
+        In the embedded mode every ``new`` job is sent to the fresh in-process queue; with a
+        broker only the jobs of dead local processes are given back (the broker still holds
+        the rest, and the sweeper resends what it lost).
+        """
+        self._prepare_database()
+        if self.runs_jobs_here:
+            with unit_of_work(self.sessions) as session:
+                pending = recover_unfinished(session)
+            context = self.analysis_context
+            self.queue.start(lambda job_id: analyse(context, job_id))
+            for job_id in pending:
+                self.queue.enqueue(job_id)
+            if pending:
+                log.info("re-enqueued %d unfinished job(s)", len(pending))
+        if self.runs_jobs_here or not isinstance(self.queue, InProcessQueue):
+            self.sweeper.start()
         self.dispatcher.start()
         self.started = True
 
+    def run_worker(self, concurrency: int = 1, loglevel: str = "INFO") -> None:
+        """``originlens worker``: run jobs from the broker in this process until stopped."""
+        if not isinstance(self.queue, CeleryQueue):
+            raise ValueError("originlens worker needs a broker: set ORIGINLENS_QUEUE_URL=celery+redis://host:port/db")
+        self._prepare_database()
+        self.sweeper.start()
+        self.dispatcher.start()
+        self.started = True
+        context = self.analysis_context
+        try:
+            self.queue.run_worker(lambda job_id: analyse(context, job_id), concurrency, loglevel)
+        finally:
+            self.stop()
+
+    def _prepare_database(self) -> None:
+        migrate(self.settings.resolved_database_url)
+        try:
+            with unit_of_work(self.sessions) as session:
+                ensure_default_pricing(session)
+        except IntegrityError:  # another process starting at the same time created it
+            pass
+        with unit_of_work(self.sessions) as session:
+            released = release_dead_claims(session)
+        if released:
+            log.info("gave back %d job(s) of processes that died on this host", released)
+
     def stop(self) -> None:
+        self.sweeper.stop()
         self.dispatcher.stop()
         self.queue.stop()
         self.engine.dispose()
         self.started = False
+
+
+def _depth_or_none(queue: JobQueue) -> int | None:
+    try:
+        return queue.depth()
+    except Exception:
+        return None

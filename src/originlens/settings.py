@@ -1,8 +1,8 @@
 """Service settings, read from ``ORIGINLENS_*`` environment variables (or a ``.env`` file).
 
 Backends are chosen by URL: ``database_url`` (sqlite:/// or postgresql+psycopg://),
-``storage_url`` (file:// today), ``queue_url`` (``inprocess://`` today), ``ratelimit_url``
-(``memory://`` or ``redis://``).
+``storage_url`` (file:// or s3://), ``queue_url`` (``inprocess://`` or
+``celery+redis://host:port/db``), ``ratelimit_url`` (``memory://`` or ``redis://``).
 """
 
 from __future__ import annotations
@@ -41,9 +41,20 @@ class Settings(BaseSettings):
     """Base of ``result_url`` links."""
 
     workers: int = Field(default=2, ge=0)
-    """In-process analysis threads; 0 starts none (a separate worker process does the work)."""
+    """In-process analysis threads (``inprocess://`` only); 0 starts none. With Celery the
+    work is done by ``originlens worker`` processes and this is ignored."""
     job_max_attempts: int = Field(default=3, ge=1)
     """A job whose worker died this many times is marked errored instead of retried forever."""
+    job_lease_s: float = Field(default=60.0, gt=0)
+    """A running job's lease, renewed every third of it while the worker lives; a job whose
+    lease has passed is run again elsewhere. Keep it well above a database hiccup."""
+    job_sweep_interval_s: float = Field(default=10.0, gt=0)
+    """How often each process looks for abandoned jobs and jobs the queue lost."""
+    job_resend_after_s: float = Field(default=60.0, gt=0)
+    """A ``new`` job sent this long ago is sent again when the queue is empty (it was lost)."""
+    celery_visibility_timeout_s: float = Field(default=3600.0, gt=0)
+    """Redis transport: an unacknowledged message is redelivered after this long. Redelivery
+    is harmless (the job's claim decides); abandoned jobs are recovered by their lease sooner."""
 
     max_upload_bytes: int = 50 * MB
     max_video_upload_bytes: int = 5 * 1024 * MB

@@ -42,8 +42,8 @@ def test_migrations_create_every_table_on_postgres(pg_server: RunningServer, dat
             )
         }
     engine.dispose()
-    assert version == "0003"
-    assert {"details", "tampering_blob_key", "frames_done", "frames_total"} <= columns
+    assert version == "0004"
+    assert {"details", "tampering_blob_key", "frames_done", "frames_total", "claimed_by", "lease_until"} <= columns
 
 
 def test_images_and_videos_are_analysed_once_each(pg_server: RunningServer, database_url: str, tmp_path: Path) -> None:

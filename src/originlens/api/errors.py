@@ -23,6 +23,7 @@ from originlens.errors import (
 from originlens.outbound.fetch import TooLargeError
 from originlens.outbound.guard import OutboundError
 from originlens.services.mail import MailDeliveryError, MailNotConfiguredError
+from originlens.storage import StorageFullError
 
 
 class TooManyAttemptsError(Exception):
@@ -72,6 +73,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _outbound(_: Request, exc: OutboundError) -> JSONResponse:
         status = 413 if isinstance(exc, TooLargeError) else 422
         return JSONResponse(error_body(status, f"file_url: {exc}", "file_url"), status_code=status)
+
+    @app.exception_handler(StorageFullError)
+    async def _storage_full(_: Request, exc: StorageFullError) -> JSONResponse:
+        message = (
+            f"The server could not store the file ({exc.strerror}): its storage is full. "
+            "Nothing was recorded and nothing was charged; try again later."
+        )
+        return JSONResponse(error_body(507, message), status_code=507)
 
     @app.exception_handler(TooManyAttemptsError)
     async def _throttled(_: Request, exc: TooManyAttemptsError) -> JSONResponse:

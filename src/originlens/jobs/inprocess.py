@@ -29,6 +29,9 @@ class InProcessQueue:
     def depth(self) -> int:
         return self._queue.qsize()
 
+    def broker_lost(self) -> bool:
+        return False  # its memory dies with the process, and start-up resends every new job
+
     def healthy(self) -> bool:
         return self.workers == 0 or any(t.is_alive() for t in self._threads)
 

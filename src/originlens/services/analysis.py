@@ -1,8 +1,10 @@
 """The analysis task: run every detector over one stored file and record the verdicts.
 
-A job is the ``analyses`` row itself, so nothing lives only in memory: a worker that dies
-mid-job leaves the row ``running``, and :func:`recover_unfinished` puts it back in the
-queue at the next start, up to ``max_attempts`` times before it is marked errored.
+A job is the ``analyses`` row itself, so nothing lives only in memory: a worker claims it
+with a lease (``services.job_leases``); a worker that dies mid-job leaves it ``running``
+until its lease passes (or until a process on the same host sees the worker is dead), and
+it is run again, up to ``max_attempts`` times before it is marked errored. Every write
+after the claim checks that this worker still holds the job, so a job is finished once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens import API_VERSION, heatmap
@@ -20,9 +22,10 @@ from originlens.detectors.base import MediaInput
 from originlens.detectors.registry import DetectorRegistry
 from originlens.media.images import ImageError, decode_image
 from originlens.pipeline import Outcome, analyse_media
+from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.classifications import create_delivery
-from originlens.storage import BlobNotFoundError, BlobStore
+from originlens.storage import BlobNotFoundError, BlobStore, StorageFullError
 from originlens.store.db import after_commit, unit_of_work
 from originlens.store.models import Analysis, Classification, User, utcnow
 
@@ -39,27 +42,24 @@ class AnalysisContext:
     wake_webhooks: Callable[[], None] = lambda: None
     video_max_seconds: float = 3 * 3600.0
     video_decode_deadline_s: float = 120.0
+    lease_s: float = 60.0
 
 
 def recover_unfinished(session: Session) -> list[int]:
-    """Jobs left ``running`` by a dead worker go back to ``new``; returns every job to enqueue."""
-    session.execute(update(Analysis).where(Analysis.state == "running").values(state="new"))
-    return list(session.scalars(select(Analysis.id).where(Analysis.state == "new").order_by(Analysis.id)))
+    """At start-up: give back the jobs of dead processes on this host; returns every ``new``
+    job, to enqueue (jobs another live process holds are left alone)."""
+    job_leases.release_dead_claims(session)
+    return job_leases.stale_new(session, None)
 
 
-def _claim(session: Session, analysis_id: int, max_attempts: int) -> Analysis | None:
+def _claim(session: Session, ctx: AnalysisContext, analysis_id: int, token: str) -> Analysis | None:
     """Take the job if it is still ``new``, atomically, so two workers never both run it.
 
     A job already interrupted ``max_attempts`` times is marked errored instead.
     """
-    claimed = session.execute(
-        update(Analysis)
-        .where(Analysis.id == analysis_id, Analysis.state == "new", Analysis.attempts < max_attempts)
-        .values(state="running", attempts=Analysis.attempts + 1, started_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    claimed = job_leases.claim(session, analysis_id, token, ctx.lease_s, ctx.max_attempts)
     analysis = session.get(Analysis, analysis_id, populate_existing=True)
-    if claimed.rowcount == 1:  # type: ignore[attr-defined]
+    if claimed:
         return analysis
     if analysis is not None and analysis.state == "new":
         _finish_errored(
@@ -73,31 +73,45 @@ def _claim(session: Session, analysis_id: int, max_attempts: int) -> Analysis | 
 
 
 def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
-    """The task body: claim, analyse outside any transaction, then record the outcome."""
+    """The task body: claim, analyse outside any transaction (keeping the lease), then record
+    the outcome if the job is still ours. Safe to call twice for one job."""
+    token = job_leases.new_claim()
     with unit_of_work(ctx.sessions) as session:
-        claimed = _claim(session, analysis_id, ctx.max_attempts)
+        claimed = _claim(session, ctx, analysis_id, token)
         if claimed is None:
             return
         blob_key, mime, name = claimed.blob_key, claimed.mime_type, claimed.sha256
         options = dict(claimed.options or {})
         media_type = claimed.media_type
 
-    if media_type == "video":
-        from originlens.services.videos import analyse_video
+    with job_leases.LeaseKeeper(ctx.sessions, analysis_id, token, ctx.lease_s):
+        if media_type == "video":
+            from originlens.services.videos import analyse_video
 
-        analyse_video(ctx, analysis_id, blob_key, options, mime)
-        return
+            analyse_video(ctx, analysis_id, blob_key, options, mime, token)
+        else:
+            _analyse_image(ctx, analysis_id, token, blob_key, mime, name, options)
 
+
+def _analyse_image(
+    ctx: AnalysisContext,
+    analysis_id: int,
+    token: str,
+    blob_key: str | None,
+    mime: str,
+    name: str,
+    options: dict[str, Any],
+) -> None:
     try:
         if blob_key is None:
             raise BlobNotFoundError("no blob key")
         data = ctx.blobs.get(blob_key)
         decoded = decode_image(data, ctx.max_image_pixels)
     except ImageError as exc:
-        record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.")
+        record_failure(ctx, analysis_id, f"The image could not be analysed: {exc}.", token)
         return
     except BlobNotFoundError:
-        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
+        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.", token)
         return
 
     try:
@@ -110,12 +124,12 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
         tampering_key = _store_tampering_map(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
         log.exception("analysis %s failed", analysis_id)
-        record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
         return
 
     with unit_of_work(ctx.sessions) as session:
-        analysis = session.get(Analysis, analysis_id)
-        if analysis is None:  # deleted with its user while running
+        analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
+        if analysis is None:  # taken over by another worker, or deleted with its user
             return
         analysis.results = outcome.results
         analysis.verdicts = outcome.verdicts
@@ -173,10 +187,21 @@ def _store_tampering_map(ctx: AnalysisContext, analysis_id: int, outcome: Outcom
     return key
 
 
-def record_failure(ctx: AnalysisContext, analysis_id: int, message: str) -> None:
-    """End the analysis as ``errored`` with ``message`` (and refund); used by the video worker too."""
+def unexpected_failure_text(exc: Exception) -> str:
+    """The ``errors`` text for a failure no check foresaw; a full disk is named as such."""
+    if isinstance(exc, OSError) and StorageFullError.is_full(exc):
+        return (
+            f"The results could not be stored ({exc.strerror}): the server's storage is full. "
+            "Submit the file again once space has been freed."
+        )
+    return f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}."
+
+
+def record_failure(ctx: AnalysisContext, analysis_id: int, message: str, token: str | None) -> None:
+    """End the analysis as ``errored`` with ``message`` (and refund), if ``token`` still holds it;
+    used by the video worker too."""
     with unit_of_work(ctx.sessions) as session:
-        analysis = session.get(Analysis, analysis_id)
+        analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is not None:
             _finish_errored(session, analysis, message)
             _after_finish(session, ctx, analysis)

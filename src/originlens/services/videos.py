@@ -23,6 +23,7 @@ from originlens.detectors.base import MediaInput, Prediction
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
 from originlens.media.video import VideoError, VideoLimits, sample_frames, sniff_video_type
 from originlens.pipeline import analyse_media
+from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.classifications import (
     CACHE_OPTION_FIELDS,
@@ -132,13 +133,15 @@ def _container_c2pa(ctx: Any, path: Any, mime: str) -> Prediction | None:
     return prediction
 
 
-def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str = "") -> None:
+def analyse_video(
+    ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str, token: str | None
+) -> None:
     """Sample the frames, analyse each like an image (recording progress), then the verdicts.
 
     ``ctx`` is the image worker's ``AnalysisContext``; failures end as ``errored`` with a
     readable text and a refund (``analysis.record_failure``).
     """
-    from originlens.services.analysis import finish_done, record_failure
+    from originlens.services.analysis import finish_done, record_failure, unexpected_failure_text
 
     frames_asked = int(options.get("frames") or 5)
     sampling = str(options.get("key_frames_method") or "iframes") if options.get("key_frames") else "even"
@@ -154,21 +157,21 @@ def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dic
             provenance = _container_c2pa(ctx, path, mime)
             frames = sample_frames(path, frames_asked, sampling, limits)
     except VideoError as exc:
-        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}")
+        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}", token)
         return
     except BlobNotFoundError:
-        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.")
+        record_failure(ctx, analysis_id, "The stored file is missing; submit it again.", token)
         return
     except Exception as exc:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
         log.exception("video %s failed to decode", analysis_id)
-        record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}")
+        record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}", token)
         return
     if not frames:
-        record_failure(ctx, analysis_id, "No frame of the video could be decoded.")
+        record_failure(ctx, analysis_id, "No frame of the video could be decoded.", token)
         return
 
     with unit_of_work(ctx.sessions) as session:
-        analysis = session.get(Analysis, analysis_id)
+        analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is None:
             return
         analysis.frames_total = len(frames)
@@ -198,20 +201,20 @@ def analyse_video(ctx: Any, analysis_id: int, blob_key: str | None, options: dic
                 }
             )
             with unit_of_work(ctx.sessions) as session:  # progress the client can poll
-                analysis = session.get(Analysis, analysis_id)
+                analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
                 if analysis is None:
                     return
                 analysis.results = list(per_frame)
                 analysis.frames_done = len(per_frame)
     except Exception as exc:
         log.exception("video %s failed", analysis_id)
-        record_failure(ctx, analysis_id, f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}.")
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
         return
 
     verdicts = [video_verdict(name, _frame_verdicts(per_frame, name)).to_json() for name in HEURISTICS]
     unanalysed = max(0, frames_asked - len(per_frame))
     with unit_of_work(ctx.sessions) as session:
-        analysis = session.get(Analysis, analysis_id)
+        analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is None:
             return
         analysis.verdicts = verdicts

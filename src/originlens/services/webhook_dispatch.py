@@ -2,7 +2,8 @@
 
 Deliveries are rows (``webhook_deliveries``), so a restart loses none; every attempt is
 recorded in ``webhook_attempts``. A delivery is leased while in flight so that two
-dispatchers never send the same attempt.
+dispatchers (in any number of API and worker processes) never send the same attempt; each
+polls the table, so a result finished in another process is sent within ``poll_s``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.outbound.guard import AddressPolicy
@@ -43,6 +44,22 @@ class _Job:
     secret: str
     body: bytes
     attempt: int
+
+
+def _take(session: Session, delivery_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Lease one due delivery with a conditional UPDATE: exactly one dispatcher wins it, on
+    PostgreSQL (row lock) and on SQLite (one writer at a time) alike."""
+    taken = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.state == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class WebhookDispatcher:
@@ -106,14 +123,16 @@ class WebhookDispatcher:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
+            lease_until = now + timedelta(seconds=self.settings.timeout_s + 30)
             for delivery in due:
+                if not _take(session, delivery.id, now, lease_until):
+                    continue  # another dispatcher (another process) took it first
                 classification = session.get(Classification, delivery.classification_id)
                 user = session.get(User, classification.user_id) if classification else None
                 if classification is None or user is None:
                     delivery.state = "failed"
                     continue
                 payload = render(session, user, [classification], self.settings.public_url)[0]
-                delivery.next_attempt_at = now + timedelta(seconds=self.settings.timeout_s + 30)  # lease
                 jobs.append(
                     _Job(
                         delivery_id=delivery.id,

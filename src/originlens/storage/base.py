@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -13,6 +14,19 @@ from urllib.parse import urlparse
 
 class BlobNotFoundError(KeyError):
     pass
+
+
+class StorageFullError(OSError):
+    """The store refused a write for lack of space (disk full, quota, file size limit).
+
+    An ``OSError`` with the original errno, so callers that only know ``OSError`` still work.
+    """
+
+    FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+    @classmethod
+    def is_full(cls, exc: BaseException) -> bool:
+        return isinstance(exc, OSError) and exc.errno in cls.FULL_ERRNOS
 
 
 class BlobTooLargeError(ValueError):

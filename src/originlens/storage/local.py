@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from originlens.storage.base import BlobNotFoundError, StoredBlob, Tally
+from originlens.storage.base import BlobNotFoundError, StorageFullError, StoredBlob, Tally
 
 
 class LocalBlobStore:
@@ -38,8 +38,11 @@ class LocalBlobStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if StorageFullError.is_full(exc):
+                assert isinstance(exc, OSError)
+                raise StorageFullError(exc.errno, exc.strerror) from exc
             raise
         return tally.stored()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -50,11 +53,18 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 def commit(session: Session) -> None:
-    """Commit and then run the callbacks registered with :func:`after_commit`."""
+    """Commit and then run the callbacks registered with :func:`after_commit`.
+
+    A failing callback is logged, not raised: the work is committed and whatever the
+    callback did not do (send a job to a broker that is down) is redone by the job sweeper.
+    """
     session.commit()
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-commit step failed; the committed work is recovered later")
 
 
 @contextmanager
@@ -73,11 +83,22 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def migrate(url: str) -> None:
-    """Bring the database schema up to date with Alembic."""
+    """Bring the database schema up to date with Alembic.
+
+    Safe when several processes start at once: PostgreSQL migrations take an advisory lock
+    (in ``migrations/env.py``), SQLite ones a file lock beside the database.
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:":
+        command.upgrade(config, "head")
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.migrate-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        command.upgrade(config, "head")

@@ -110,6 +110,12 @@ class Analysis(Base):
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[str] = mapped_column(String(10), default="new")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(160), default=None)
+    """The claim of the worker running it: ``host:pid:boot:nonce`` (see ``services.job_leases``)."""
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    """A ``running`` job whose lease has passed is presumed abandoned and goes back to ``new``."""
+    enqueued_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    """When the job was last handed to a queue; a ``new`` job not taken long after is sent again."""
     results: Mapped[list[Any] | None] = mapped_column(default=None)
     verdicts: Mapped[list[Any] | None] = mapped_column(default=None)
     c2pa: Mapped[dict[str, Any] | None] = mapped_column(default=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -12,6 +13,13 @@ from originlens import API_VERSION, __version__
 from originlens.container import Container
 
 router = APIRouter(prefix="/api", tags=["Infrastructure"])
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
 
 
 def _check(fn: Any) -> dict[str, Any]:
@@ -32,11 +40,11 @@ def health(request: Request) -> JSONResponse:
 
     def workers() -> dict[str, Any]:
         if not container.queue.healthy():
-            raise RuntimeError("no worker thread is alive")
+            raise RuntimeError("no worker thread is alive" if container.runs_jobs_here else "the broker is unreachable")
         return {
-            "backend": container.settings.queue_url,
+            "backend": _without_password(container.settings.queue_url),
             "queued": container.queue.depth(),
-            "workers": container.settings.workers,
+            "workers": container.settings.workers if container.runs_jobs_here else "separate processes",
         }
 
     def webhooks() -> None:

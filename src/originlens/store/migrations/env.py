@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from originlens.store.db import make_engine
 from originlens.store.models import Base
 
+MIGRATION_LOCK_KEY = 0x6F726967  # "orig"
 config = context.config
 target_metadata = Base.metadata
 
@@ -28,6 +30,8 @@ def run_migrations_online() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":  # API processes starting together migrate one at a time
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             context.run_migrations()
     engine.dispose()
 
