@@ -68,3 +68,22 @@ def test_images_and_videos_are_analysed_once_each(pg_server: RunningServer, data
         attempts = [row[0] for row in connection.execute(text("select attempts from analyses"))]
     engine.dispose()
     assert attempts and all(a == 1 for a in attempts), attempts  # every job claimed exactly once
+
+
+def test_concurrent_submissions_never_spend_a_credit_twice(pg_server: RunningServer) -> None:
+    """Ten submissions at once for a user with five credits: exactly five are accepted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, key = make_user(pg_server, balance=5)
+
+    def send(seed: int) -> int:
+        with pg_server.client(key) as client:
+            files = {"image": ("p.png", image_bytes(seed=seed))}
+            return client.post("/api/classification", files=files, headers={"Accept": "application/json"}).status_code
+
+    with ThreadPoolExecutor(10) as pool:
+        codes = sorted(pool.map(send, range(700, 710)))
+    with pg_server.client(key) as client:
+        credits = client.get("/api/user/credits").json()
+    assert codes == [200] * 5 + [402] * 5, codes
+    assert credits == {"available_credits": 0, "total_spent": 5}

@@ -46,6 +46,7 @@ class OriginlensProcess:
         args = [sys.executable, "-m", "originlens.cli", self.command, "--log-level", "warning"]
         if self.command == "serve":
             args += ["--port", str(self.port)]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         if wait and self.command == "serve":

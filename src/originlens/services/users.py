@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from originlens.errors import (
     ConflictError,
@@ -219,21 +219,42 @@ def analysis_cost(user: User, options: dict[str, Any]) -> float:
 
 
 def charge(user: User, amount: float) -> None:
-    """Take credits; a ``None`` balance means unlimited and is only counted."""
+    """Take credits; a ``None`` balance means unlimited and is only counted.
+
+    One conditional UPDATE, not read-modify-write: concurrent submissions of one user in
+    several API processes can never spend the same credit twice (PostgreSQL holds the row
+    lock until the caller commits; SQLite has one writer at a time).
+    """
     if amount <= 0:
         return
-    if user.balance is not None:
-        if user.balance < amount:
-            raise InsufficientCreditsError(
-                f"This analysis costs {amount:g} credits and {user.balance:g} are available."
-            )
-        user.balance -= amount
-    user.total_spent += amount
+    session = object_session(user)
+    assert session is not None
+    taken = session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.balance.is_(None), User.balance >= amount))
+        .values(balance=User.balance - amount, total_spent=User.total_spent + amount)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["balance", "total_spent"])
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise InsufficientCreditsError(
+            f"This analysis costs {amount:g} credits and {user.balance or 0:g} are available."
+        )
 
 
 def refund(user: User, amount: float) -> None:
+    """Give credits back (one conditional UPDATE, like :func:`charge`)."""
     if amount <= 0:
         return
-    if user.balance is not None:
-        user.balance += amount
-    user.total_spent = max(0.0, user.total_spent - amount)
+    session = object_session(user)
+    assert session is not None
+    session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(
+            balance=User.balance + amount,
+            total_spent=case((User.total_spent > amount, User.total_spent - amount), else_=0.0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(user, ["balance", "total_spent"])
