@@ -81,9 +81,13 @@ def test_concurrent_submissions_never_spend_a_credit_twice(pg_server: RunningSer
             files = {"image": ("p.png", image_bytes(seed=seed))}
             return client.post("/api/classification", files=files, headers={"Accept": "application/json"}).status_code
 
+    media = pg_server.settings.data_dir / "blobs" / "media"
+    stored_before = sum(1 for p in media.rglob("*") if p.is_file())
     with ThreadPoolExecutor(10) as pool:
         codes = sorted(pool.map(send, range(700, 710)))
     with pg_server.client(key) as client:
         credits = client.get("/api/user/credits").json()
     assert codes == [200] * 5 + [402] * 5, codes
     assert credits == {"available_credits": 0, "total_spent": 5}
+    stored_after = sum(1 for p in media.rglob("*") if p.is_file())
+    assert stored_after - stored_before == 5, "a refused upload leaves no file behind"

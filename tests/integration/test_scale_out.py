@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from originlens.cli import bootstrap_first_user
+from originlens.jobs.celery_queue import CeleryQueue
 from originlens.settings import Settings
 from tests.conftest import free_port, image_bytes, make_user, submit
 from tests.support.clips import FPS, flat_frames, write_clip
@@ -211,6 +212,21 @@ def test_two_apis_and_two_workers_do_every_job_exactly_once(deployment: Deployme
     assert len(jobs) == 13 and all(attempts == 1 and state == "done" for attempts, state, _ in jobs), jobs
     claimers = {claimed_by.split(":")[1] for *_, claimed_by in jobs}
     assert claimers == {str(w.pid) for w in workers}, "both worker processes took jobs; no API process did"
+
+    # Celery may deliver a message again (acks_late): every job id sent once more changes nothing.
+    broker = CeleryQueue(deployment.env["ORIGINLENS_QUEUE_URL"])
+    analysis_ids = [row[0] for row in deployment.rows("select id from analyses")]
+    for analysis_id in analysis_ids:
+        broker.enqueue(analysis_id)
+    deadline = time.monotonic() + 30
+    while broker.depth() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    broker.stop()
+    assert broker.depth() == 0, "the workers consumed the duplicates"
+    again = deployment.rows("select attempts, state from analyses")
+    assert sorted(again) == sorted((attempts, state) for attempts, state, _ in jobs), "nothing ran twice"
+    assert deployment.rows("select count(*) from webhook_deliveries") == [(len(images),)], "no webhook twice"
     with _client(apis[1], deployment.operator_key) as client:
         health = client.get("/api/health").json()
     assert health["components"]["queue"]["status"] == "ok"

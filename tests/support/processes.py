@@ -43,7 +43,8 @@ class OriginlensProcess:
         return self.proc.pid
 
     def start(self, wait: bool = True) -> OriginlensProcess:
-        args = [sys.executable, "-m", "originlens.cli", self.command, "--log-level", "warning"]
+        level = "info" if self.command == "worker" else "warning"  # a worker says "ready" at info
+        args = [sys.executable, "-m", "originlens.cli", self.command, "--log-level", level]
         if self.command == "serve":
             args += ["--port", str(self.port)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,18 @@ class OriginlensProcess:
             self.proc = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         if wait and self.command == "serve":
             self._wait_healthy()
+        elif wait and self.command == "worker":
+            self._wait_ready()
         return self
+
+    def _wait_ready(self) -> None:
+        """Until Celery reports the worker connected and consuming."""
+        deadline = time.time() + 60
+        while " ready." not in self.log():
+            assert self.proc is not None and self.proc.poll() is None, self.log()
+            if time.time() > deadline:
+                raise AssertionError(f"worker did not get ready:\n{self.log()}")
+            time.sleep(0.1)
 
     def _wait_healthy(self) -> None:
         deadline = time.time() + 60
@@ -65,7 +77,7 @@ class OriginlensProcess:
         raise AssertionError(f"{self.command} did not start:\n{self.log()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+        return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

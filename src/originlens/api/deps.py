@@ -13,7 +13,7 @@ from originlens.api.ratelimit import RateLimiter
 from originlens.container import Container
 from originlens.errors import ForbiddenError, UnauthorizedError
 from originlens.services import keys as keys_service
-from originlens.store.db import commit
+from originlens.store.db import commit, rollback
 from originlens.store.models import User
 
 
@@ -36,7 +36,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
         commit(session)
     except BaseException:
-        session.rollback()
+        rollback(session)
         raise
     finally:
         session.close()

@@ -28,7 +28,7 @@ from originlens.media.images import (
 )
 from originlens.services import users as users_service
 from originlens.storage import BlobStore
-from originlens.store.db import after_commit
+from originlens.store.db import after_commit, after_rollback
 from originlens.store.models import Analysis, Classification, Override, User, WebhookDelivery
 from originlens.verdicts import policy
 
@@ -113,12 +113,14 @@ def submit_image(
     charged = 0.0
     if analysis is None:
         charged = users_service.analysis_cost(user, options.as_dict())
-        users_service.charge(user, charged)
+        users_service.check_affordable(user, charged)  # before storing bytes for nothing
         # The bytes are stored before the first write to the database, so no database lock
-        # is held during a slow write; a rollback after this leaves an orphan blob, never a
-        # row without its file.
+        # (SQLite's one writer, the user's row on PostgreSQL) is held during a slow write;
+        # if the transaction is rolled back after all, the file is deleted.
         blob_key = f"media/{sha256[:2]}/{sha256}-{secrets.token_hex(4)}"
         ctx.blobs.put(blob_key, data)
+        after_rollback(session, lambda: ctx.blobs.delete(blob_key))
+        users_service.charge(user, charged)
         analysis = Analysis(
             user_id=user.id,
             media_type="image",

@@ -218,6 +218,12 @@ def analysis_cost(user: User, options: dict[str, Any]) -> float:
     return plan.image_cost + plan.option_cost * extras
 
 
+def check_affordable(user: User, amount: float) -> None:
+    """Refuse early (no lock taken) when the balance clearly cannot pay; :func:`charge` decides."""
+    if amount > 0 and user.balance is not None and user.balance < amount:
+        raise InsufficientCreditsError(f"This analysis costs {amount:g} credits and {user.balance:g} are available.")
+
+
 def charge(user: User, amount: float) -> None:
     """Take credits; a ``None`` balance means unlimited and is only counted.
 

@@ -59,12 +59,30 @@ def commit(session: Session) -> None:
     callback did not do (send a job to a broker that is down) is redone by the job sweeper.
     """
     session.commit()
+    session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
         try:
             callback()
         except Exception:
             log.exception("an after-commit step failed; the committed work is recovered later")
+
+
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the owner of ``session`` rolls back instead of committing (e.g.
+    delete a file written for a row that will never exist)."""
+    session.info.setdefault("after_rollback", []).append(callback)
+
+
+def rollback(session: Session) -> None:
+    """Roll back, forget the after-commit steps and run the after-rollback ones."""
+    session.rollback()
+    session.info.pop("after_commit", None)
+    for callback in session.info.pop("after_rollback", []):
+        try:
+            callback()
+        except Exception:
+            log.exception("an after-rollback step failed")
 
 
 @contextmanager
@@ -75,8 +93,7 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
         commit(session)
     except BaseException:
-        session.rollback()
-        session.info.pop("after_commit", None)
+        rollback(session)
         raise
     finally:
         session.close()
