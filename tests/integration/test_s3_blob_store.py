@@ -7,33 +7,22 @@ a test cannot reach: the store talks plain S3 over HTTP to it through boto3, lik
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterator
 
 import pytest
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, make_blob_store  # noqa: E402
 from originlens.storage.s3 import PART_BYTES, S3BlobStore  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.s3_server import s3_server  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with s3_server() as url:
+        yield url
 
 
 @pytest.fixture()

@@ -27,17 +27,18 @@ from sqlalchemy import create_engine, text
 from originlens.cli import bootstrap_first_user
 from originlens.jobs.celery_queue import CeleryQueue
 from originlens.settings import Settings
-from tests.conftest import free_port, image_bytes, make_user, submit
+from tests.conftest import image_bytes, make_user, submit
 from tests.support.clips import FPS, flat_frames, write_clip
 from tests.support.postgres import find_binaries, postgres_server
 from tests.support.processes import OriginlensProcess
 from tests.support.receiver import Receiver, webhook_receiver
 from tests.support.redis_server import RedisServer, redis_binary, running_redis
+from tests.support.s3_server import s3_server
 
 pytest.importorskip("celery")
 pytest.importorskip("psycopg")
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 pytestmark = [
     pytest.mark.slow,
@@ -63,13 +64,8 @@ def redis() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with s3_server() as url:
+        yield url
 
 
 @dataclass

@@ -36,6 +36,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from originlens.services.background import BackgroundLoop
 from originlens.store.db import unit_of_work
 from originlens.store.models import Analysis, utcnow
 
@@ -211,12 +212,14 @@ class SweepSettings:
     """A ``new`` job sent this long ago and still not taken is sent again when the queue is empty."""
 
 
-class JobSweeper:
+class JobSweeper(BackgroundLoop):
     """Periodically requeues abandoned jobs and resends jobs that the queue lost.
 
     ``queue_depth`` returns the number of messages waiting (``None`` when unknown);
     ``broker_lost`` tells whether the broker lost its data since the last call.
     """
+
+    thread_name = "originlens-sweeper"
 
     def __init__(
         self,
@@ -226,32 +229,15 @@ class JobSweeper:
         queue_depth: Callable[[], int | None],
         broker_lost: Callable[[], bool] = lambda: False,
     ) -> None:
+        super().__init__(settings.interval_s)
         self.sessions = sessions
         self.enqueue = enqueue
         self.settings = settings
         self.queue_depth = queue_depth
         self.broker_lost = broker_lost
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="originlens-sweeper", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout)
-
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.settings.interval_s):
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("job sweep failed; retrying")
+    def tick(self) -> None:
+        self.sweep()
 
     def sweep(self) -> list[int]:
         """One pass; returns the ids sent to the queue."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.outbound.guard import AddressPolicy
+from originlens.services.background import BackgroundLoop
 from originlens.services.classifications import render
 from originlens.store.db import unit_of_work
 from originlens.store.models import Classification, User, WebhookAttempt, WebhookDelivery, utcnow
@@ -62,40 +62,17 @@ def _take(session: Session, delivery_id: int, now: datetime, lease_until: dateti
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(BackgroundLoop):
+    thread_name = "originlens-webhooks"
+
     def __init__(self, sessions: sessionmaker[Session], settings: WebhookSettings, poll_s: float = 1.0) -> None:
+        super().__init__(poll_s)
         self.sessions = sessions
         self.settings = settings
-        self.poll_s = poll_s
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="originlens-webhooks", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread:
-            self._thread.join(timeout)
-
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while self.run_due() and not self._stop.is_set():
-                    pass
-            except Exception:
-                log.exception("webhook dispatch failed; retrying")
-            self._wake.wait(self.poll_s)
-            self._wake.clear()
+    def tick(self) -> None:
+        while self.run_due() and not self.stopping:
+            pass
 
     def run_due(self, limit: int = 20) -> int:
         """Send every delivery that is due now; returns how many were attempted."""
