@@ -21,8 +21,17 @@ from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
 app = typer.Typer(help="originlens: is this image made by a person or by generative AI?", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+models_app = typer.Typer(help="The detection models this installation knows.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
+
+CLASSIFY_EPILOG = (
+    "Exit status: 0 every input was analysed and none was judged artificial; "
+    "1 at least one input was judged artificial (even if others failed); "
+    "2 some input could not be analysed (missing, unreadable, unsupported, network) and none was artificial, "
+    "or the command line was wrong. See docs/cli.md."
+)
 
 
 def _sessions(settings: Settings) -> sessionmaker[Session]:
@@ -172,6 +181,17 @@ def users_delete(user: str, yes: Annotated[bool, typer.Option("--yes")] = False)
         typer.echo(f"user {row.id} deleted")
 
 
+@users_app.command("set-password")
+def users_set_password(user: str) -> None:
+    """Print a one-time link (valid 72 h) with which the user sets a dashboard password."""
+    from originlens.services import passwords
+
+    settings = Settings()
+    with unit_of_work(_sessions(settings)) as session:
+        link = passwords.issue_password_link(session, _find(session, user), settings.public_url)
+        typer.echo(f"Open this link to set the password (once, within 72 hours):\n\n    {link}\n")
+
+
 @keys_app.command("create")
 def keys_create(user: str) -> None:
     """Add an API key to a user (existing keys keep working)."""
@@ -238,6 +258,118 @@ def eval_command(
         f"provenance-forced artificial on human files: {len(wrong)}"
     )
     typer.echo(f"wrote {md_path} and {json_path}")
+
+
+@app.command(epilog=CLASSIFY_EPILOG)
+def classify(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="Files, folders (walked recursively; only images and videos are kept), globs (quoted ones too) "
+            "or http(s) URLs.",
+        ),
+    ],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            envvar="ORIGINLENS_URL",
+            help="Send the files to this originlens server instead of analysing them here.",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="ORIGINLENS_API_KEY", help="API key for --server.")
+    ] = None,
+    heuristic: Annotated[
+        str | None,
+        typer.Option(help="Verdict heuristic. Default: ORIGINLENS_DEFAULT_HEURISTIC here, the user's with --server."),
+    ] = None,
+    tampering: Annotated[bool, typer.Option("--tampering", help="Also look for non-AI manipulation.")] = False,
+    nsfw: Annotated[bool, typer.Option("--nsfw", help="Also judge whether the image is NSFW.")] = False,
+    morphing: Annotated[bool, typer.Option("--morphing", help="Also look for morphed or swapped faces.")] = False,
+    heatmap: Annotated[
+        bool, typer.Option("--heatmap", help="Ask the server for a heatmap (--server only: the server stores it).")
+    ] = False,
+    frames: Annotated[int, typer.Option(help="Video frames to analyse: 5, 10 or 30.")] = 5,
+    key_frames: Annotated[
+        str | None,
+        typer.Option(
+            "--key-frames",
+            metavar="METHOD",
+            help="Videos: pick key frames (iframes, flow or color) instead of evenly spaced ones.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per input.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV with a header row.")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr (terminals, batches only).")
+    ] = True,
+    timeout: Annotated[float, typer.Option(min=1, help="--server: seconds to wait for each result.")] = 300.0,
+) -> None:
+    """Tell whether images and videos were made by a person or by generative AI.
+
+    Runs the detectors in this process (no server, no database) unless --server is given.
+    """
+    from originlens.commands.classify import ClassifyOptions, LocalClassifier, ServerClassifier, exit_status
+    from originlens.commands.inputs import collect_inputs
+    from originlens.commands.output import progress_bar, render_csv, render_json, render_table, stdout_console
+    from originlens.services.videos import FRAME_CHOICES, KEY_FRAME_METHODS
+    from originlens.verdicts.heuristics import HEURISTICS
+
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv", param_hint="--csv")
+    if heuristic is not None and heuristic not in HEURISTICS:
+        raise typer.BadParameter(f"choose one of {', '.join(HEURISTICS)}", param_hint="--heuristic")
+    if frames not in FRAME_CHOICES:
+        raise typer.BadParameter(f"choose one of {', '.join(map(str, FRAME_CHOICES))}", param_hint="--frames")
+    if key_frames is not None and key_frames not in KEY_FRAME_METHODS:
+        raise typer.BadParameter(f"choose one of {', '.join(KEY_FRAME_METHODS)}", param_hint="--key-frames")
+    if heatmap and not server:
+        raise typer.BadParameter("heatmaps are made and stored by a server: add --server", param_hint="--heatmap")
+    if server and not api_key:
+        raise typer.BadParameter("--server needs --api-key (or ORIGINLENS_API_KEY)", param_hint="--api-key")
+    options = ClassifyOptions(
+        heuristic=heuristic,
+        asked=tuple(name for name, on in (("with_tampering", tampering), ("with_nsfw", nsfw),
+                                          ("with_morphing", morphing)) if on),
+        heatmap=heatmap,
+        frames=frames,
+        key_frames_method=key_frames,
+    )  # fmt: skip
+    inputs = collect_inputs(paths)
+    classifier = (
+        ServerClassifier(options, server, str(api_key), timeout_s=timeout) if server else LocalClassifier(options)
+    )
+    with progress_bar(len(inputs), progress) as advance:
+        rows = classifier.classify_all(inputs, advance)
+    if as_json:
+        typer.echo(render_json(rows))
+    elif as_csv:
+        typer.echo(render_csv(rows), nl=False)
+    else:
+        render_table(rows, stdout_console())
+    raise typer.Exit(exit_status(rows))
+
+
+@models_app.command("list")
+def models_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array, one object per model.")] = False,
+) -> None:
+    """Every model this installation knows (enabled or not), its licence, quality and weights' size.
+
+    Nothing is loaded: sizes are read from the weight files on disk.
+    """
+    import json
+
+    from originlens.commands.models import list_models, render_models
+    from originlens.commands.output import stdout_console
+
+    infos = list_models()
+    if as_json:
+        typer.echo(json.dumps([info.to_json() for info in infos], indent=2))
+    else:
+        render_models(infos, stdout_console())
 
 
 if __name__ == "__main__":

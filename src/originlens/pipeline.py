@@ -1,18 +1,25 @@
 """Run every detector on one file and apply the evidence policy: the whole analysis, with no
-server around it. The worker and ``originlens eval`` both call :func:`analyse_media`, so
-what is measured is exactly what is served."""
+server around it. The worker, ``originlens eval`` and ``originlens classify`` all call
+:func:`analyse_media` (images) and :func:`sample_video` + :func:`analyse_video_frames` (videos),
+so what is measured and what the command line says is exactly what is served."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
 from originlens.detectors.registry import DetectorRegistry
+from originlens.verdicts.heuristics import HEURISTICS
 from originlens.verdicts.policy import ScoredModel, decide, select_verdict
+from originlens.verdicts.video import FrameVerdict, video_verdict
+
+if TYPE_CHECKING:  # PyAV loads only when a video is analysed
+    from originlens.media.video import Frame, VideoLimits
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +144,164 @@ def _analyse_faces(registry: DetectorRegistry, media: MediaInput, morphing: Dete
         summary = summarise_morphs(found.morph_predictions, morphing.name)
         outcome.predictions.append(summary)
         outcome.results.append(detector_result(summary, morphing))
+
+
+# ------------------------------------------------------------------------------------ videos
+
+
+@dataclass
+class SampledVideo:
+    """The frames to judge and the C2PA read from the container (frames carry none)."""
+
+    frames: list[Frame]
+    provenance: Prediction | None = None
+
+    @property
+    def c2pa(self) -> dict[str, Any] | None:
+        """The container's C2PA evidence, shown even when it does not decide."""
+        return self.provenance.evidence if self.provenance is not None else None
+
+    @property
+    def forcing(self) -> list[dict[str, Any]]:
+        """Forcing evidence from a conclusive container manifest (empty when there is none)."""
+        found = self.provenance
+        if found is None or found.evidence is None or not found.forces or found.unknown:
+            return []
+        reason = str(found.details.get("reason") or "c2pa is conclusive")
+        return [{"by": "c2pa", "classification": found.forces, "reason": reason}]
+
+
+@dataclass
+class VideoOutcome:
+    """A whole video's analysis: one entry per analysed frame and one verdict per heuristic."""
+
+    frames: list[dict[str, Any]]
+    """Per frame: ``frame_index``, ``timestamp``, ``results``, ``verdicts``, ``forcing``, ``details``, ``is_nsfw``."""
+    verdicts: list[dict[str, Any]]
+    """Whole-video verdicts (``verdicts/video.py``), one per heuristic."""
+    c2pa: dict[str, Any] | None
+    forcing: list[dict[str, Any]]
+    frames_asked: int
+    is_nsfw: bool | None = None
+    """Set only when ``with_nsfw`` was asked: any analysed frame judged NSFW."""
+
+    @property
+    def unanalysed(self) -> int:
+        """Frames asked for that could not be sampled."""
+        return max(0, self.frames_asked - len(self.frames))
+
+    def verdict(self, heuristic: str, *, prevent_c2pa_forces: bool = False) -> dict[str, Any] | None:
+        """The one verdict a user sees: the heuristic's, unless the container's C2PA decides."""
+        if not self.verdicts:
+            return None
+        chosen = next((v for v in self.verdicts if v["heuristic"] == heuristic), self.verdicts[0])
+        return force_video_verdict(chosen, self.forcing, prevent_c2pa_forces=prevent_c2pa_forces)
+
+
+def force_video_verdict(
+    verdict: dict[str, Any], forcing: list[dict[str, Any]], *, prevent_c2pa_forces: bool = False
+) -> dict[str, Any]:
+    """A copy of ``verdict``, decided by the container's conclusive C2PA when there is one
+    (as for images; ``prevent_c2pa_forces`` turns that off)."""
+    out = dict(verdict)
+    allowed = [f for f in forcing if not (f["by"] == "c2pa" and prevent_c2pa_forces)]
+    if allowed:
+        out.update(
+            classification=allowed[0]["classification"],
+            confidence=1.0,
+            evidence="provenance",
+            forced_by=allowed[0]["by"],
+            reason=allowed[0]["reason"],
+        )
+    return out
+
+
+def container_c2pa(registry: DetectorRegistry, path: str | Path, mime: str) -> Prediction | None:
+    """C2PA read from the video container itself, when the registry has a reader that can."""
+    detector = registry.get("c2pa")
+    if detector is None or not hasattr(detector, "predict_file"):
+        return None
+    prediction: Prediction = detector.predict_file(path, mime)
+    return prediction
+
+
+def sample_video(
+    registry: DetectorRegistry,
+    path: str | Path,
+    mime: str,
+    frames: int = 5,
+    sampling: str = "even",
+    limits: VideoLimits | None = None,
+) -> SampledVideo:
+    """Read the container's C2PA and sample ``frames`` frames (raises ``VideoError`` subclasses).
+
+    The file is only needed during this call; the frames are analysed afterwards."""
+    from originlens.media.video import sample_frames
+
+    provenance = container_c2pa(registry, path, mime)
+    return SampledVideo(frames=sample_frames(path, frames, sampling, limits), provenance=provenance)
+
+
+def analyse_video_frames(
+    registry: DetectorRegistry,
+    sampled: SampledVideo,
+    options: Collection[str] = (),
+    *,
+    frames_asked: int | None = None,
+    on_frame: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> VideoOutcome | None:
+    """Analyse each sampled frame like an image, then the whole-video verdict per heuristic.
+
+    ``on_frame`` is called with the frames done so far after each one (the worker records
+    progress there); when it returns ``False`` the analysis stops and ``None`` is returned.
+    """
+    per_frame: list[dict[str, Any]] = []
+    for frame in sampled.frames:
+        media = MediaInput(data=b"", mime_type="image/png", name=f"frame-{frame.index}", decoded=frame.image)
+        outcome = analyse_media(registry, media, options)
+        per_frame.append(
+            {
+                "frame_index": frame.index,
+                "timestamp": round(frame.timestamp, 3),
+                "results": outcome.results,
+                "verdicts": outcome.verdicts,
+                "forcing": outcome.forcing,
+                "details": outcome.details,
+                "is_nsfw": outcome.is_nsfw,
+            }
+        )
+        if on_frame is not None and not on_frame(list(per_frame)):
+            return None
+    verdicts = [video_verdict(name, frame_verdicts(per_frame, name)).to_json() for name in HEURISTICS]
+    is_nsfw = None
+    if "with_nsfw" in options:
+        flags = [f["is_nsfw"] for f in per_frame if f["is_nsfw"] is not None]
+        is_nsfw = any(flags) if flags else None
+    return VideoOutcome(
+        frames=per_frame,
+        verdicts=verdicts,
+        c2pa=sampled.c2pa,
+        forcing=sampled.forcing,
+        frames_asked=len(sampled.frames) if frames_asked is None else frames_asked,
+        is_nsfw=is_nsfw,
+    )
+
+
+def frame_verdicts(per_frame: list[dict[str, Any]], heuristic: str) -> list[FrameVerdict]:
+    """Each analysed frame's verdict under ``heuristic`` (frame-level provenance included)."""
+    out = []
+    for frame in per_frame:
+        chosen = select_verdict(frame["verdicts"], frame["forcing"], heuristic)
+        if chosen is None:
+            continue
+        out.append(
+            FrameVerdict(
+                index=frame["frame_index"],
+                timestamp=frame["timestamp"],
+                classification=chosen["classification"],
+                confidence=float(chosen["confidence"]),
+                models=tuple(chosen.get("models", [])),
+                unknown=bool(chosen.get("unknown", False)),
+            )
+        )
+    return out

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -230,6 +232,22 @@ class TestCreationEmail:
         key = next(line.strip() for line in text.splitlines() if line.strip().startswith("ol_"))
         with running.client(key) as client:
             assert client.get("/api/user").json()["data"]["email"] == "mailme@example.org"
+        link = next(line.strip() for line in text.splitlines() if "/dashboard/set-password?token=" in line)
+        assert link.startswith(f"{running.settings.public_url}/dashboard/set-password?token=")
+        with httpx.Client(timeout=30, follow_redirects=True) as browser:
+            form = browser.get(link)
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert form.status_code == 200 and "mailme@example.org" in form.text and csrf
+            token = link.split("token=")[1]
+            fields = {
+                "csrf_token": csrf.group(1),
+                "token": token,
+                "password": "mailed passphrase",
+                "password_confirm": "mailed passphrase",
+            }
+            done = browser.post(f"{running.base_url}/dashboard/set-password", data=fields)
+            assert done.status_code == 200 and "Your results" in done.text  # signed in by the link
+            assert browser.get(link).status_code == 410  # single use
 
     def test_unconfigured_mail_is_a_clear_error(self, server: RunningServer) -> None:
         with server.client(server.operator_key) as client:

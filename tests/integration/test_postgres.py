@@ -42,7 +42,7 @@ def test_migrations_create_every_table_on_postgres(pg_server: RunningServer, dat
             )
         }
     engine.dispose()
-    assert version == "0004"
+    assert version == "0005"
     assert {"details", "tampering_blob_key", "frames_done", "frames_total", "claimed_by", "lease_until"} <= columns
 
 

@@ -63,3 +63,25 @@ def test_first_user_is_bootstrapped_once(data_dir: Path) -> None:
     key = bootstrap_first_user(settings)
     assert key and _key_works(data_dir, key)
     assert bootstrap_first_user(settings) is None
+
+
+def test_set_password_prints_a_dashboard_link_that_works_once(data_dir: Path) -> None:
+    from originlens.services import passwords
+    from originlens.settings import Settings
+    from originlens.store.db import make_engine, make_session_factory, unit_of_work
+    from originlens.store.models import User
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["users", "create", "editor@example.org"]).exit_code == 0
+    result = runner.invoke(app, ["users", "set-password", "editor@example.org"])
+    assert result.exit_code == 0, result.output
+    link = next(word for word in result.output.split() if "/dashboard/set-password?token=" in word)
+    token = link.split("token=", 1)[1]
+    sessions = make_session_factory(make_engine(Settings().resolved_database_url))
+    with unit_of_work(sessions) as session:
+        user = session.query(User).filter_by(email="editor@example.org").one()
+        assert passwords.set_password_with_token(session, token, "a long passphrase 42") is not None
+    with unit_of_work(sessions) as session:
+        assert passwords.user_for_token(session, token) is None, "single use"
+        assert passwords.authenticate(session, "editor@example.org", "a long passphrase 42") is not None
+    assert user.email == "editor@example.org"

@@ -13,6 +13,8 @@ from originlens.api.limits_middleware import BodySizeLimitMiddleware
 from originlens.api.ratelimit import RateLimiter
 from originlens.api.routes import accounts, classification, health, video
 from originlens.container import Container
+from originlens.dashboard import UPLOAD_PATH
+from originlens.dashboard import install as install_dashboard
 from originlens.settings import Settings
 
 MULTIPART_OVERHEAD = 256 * 1024
@@ -46,13 +48,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.include_router(video.router)
     app.include_router(accounts.router)
     app.include_router(health.router)
+    install_dashboard(app)
     limit_mb = settings.max_upload_bytes // (1024 * 1024)
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         message=f"The upload must not be larger than {limit_mb} MB.",
         path_limits=dict.fromkeys(
-            ("/api/classification_video",),
+            ("/api/classification_video", UPLOAD_PATH),  # the dashboard's upload takes videos too
             (
                 settings.max_video_upload_bytes + MULTIPART_OVERHEAD,
                 f"The video must not be larger than {settings.max_video_upload_bytes // (1024 * 1024)} MB.",

@@ -335,7 +335,7 @@ def build_response(
         "status": status,
         "errors": analysis.errors,
         "name": classification.name,
-        "result_url": f"{public_url.rstrip('/')}/api/classification/{classification.identifier}",
+        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
         "c2pa": analysis.c2pa,
         "has_heatmap": analysis.heatmap_blob_key is not None,
         "force_classification": forced_label,

@@ -1,4 +1,4 @@
-"""Outgoing e-mail over SMTP (the creation e-mail that carries a user's first API key)."""
+"""Outgoing e-mail over SMTP (the creation e-mail: a user's first API key and dashboard password link)."""
 
 from __future__ import annotations
 
@@ -47,14 +47,27 @@ def send(smtp: SmtpSettings, to: str, subject: str, text: str) -> None:
         raise MailDeliveryError(f"The e-mail could not be sent: {exc}") from exc
 
 
-def creation_email(name: str, public_url: str, api_key: str) -> tuple[str, str]:
+def creation_email(name: str, public_url: str, api_key: str, password_link: str | None = None) -> tuple[str, str]:
+    """The welcome e-mail: the first API key (for programs) and, when given, the one-time link
+    that sets the dashboard password (for people)."""
     subject = "Your originlens account"
+    base = public_url.rstrip("/")
+    dashboard = (
+        (
+            "To use the dashboard in a browser, choose your password with this link (it works once,\n"
+            "and expires in 72 hours):\n\n"
+            f"    {password_link}\n\n"
+        )
+        if password_link
+        else ""
+    )
     text = (
         f"Hello {name},\n\n"
         f"An account was created for you on {public_url}.\n\n"
+        f"{dashboard}"
         f"Your API key (shown only here; keep it secret):\n\n    {api_key}\n\n"
         "Before you can submit media, accept the terms of service:\n\n"
-        f"    curl -X POST -H 'X-Api-Key: <your key>' {public_url.rstrip('/')}/api/user/accept_terms\n\n"
+        f"    curl -X POST -H 'X-Api-Key: <your key>' {base}/api/user/accept_terms\n\n"
         "Send the key in the X-Api-Key header of every request.\n"
     )
     return subject, text

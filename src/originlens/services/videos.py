@@ -19,10 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from originlens.detectors.base import MediaInput, Prediction
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
-from originlens.media.video import VideoError, VideoLimits, sample_frames, sniff_video_type
-from originlens.pipeline import analyse_media
+from originlens.media.video import VideoError, VideoLimits, sniff_video_type
+from originlens.pipeline import analyse_video_frames, force_video_verdict, sample_video
 from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.classifications import (
@@ -37,8 +36,6 @@ from originlens.storage.base import BlobNotFoundError, StoredBlob
 from originlens.store.db import after_commit, unit_of_work
 from originlens.store.models import Analysis, Classification, User
 from originlens.verdicts import policy
-from originlens.verdicts.heuristics import HEURISTICS
-from originlens.verdicts.video import FrameVerdict, video_verdict
 
 log = logging.getLogger(__name__)
 
@@ -124,22 +121,15 @@ def submit_video(
 # --------------------------------------------------------------------------------- the worker
 
 
-def _container_c2pa(ctx: Any, path: Any, mime: str) -> Prediction | None:
-    """C2PA read from the video container itself (frames carry none): evidence and forcing."""
-    detector = ctx.registry.get("c2pa")
-    if detector is None or not hasattr(detector, "predict_file"):
-        return None
-    prediction: Prediction = detector.predict_file(path, mime)
-    return prediction
-
-
 def analyse_video(
     ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str, token: str | None
 ) -> None:
     """Sample the frames, analyse each like an image (recording progress), then the verdicts.
 
-    ``ctx`` is the image worker's ``AnalysisContext``; failures end as ``errored`` with a
-    readable text and a refund (``analysis.record_failure``).
+    The analysis itself is ``pipeline.sample_video`` + ``pipeline.analyse_video_frames`` (shared
+    with ``originlens classify``); this adds the job's bookkeeping. ``ctx`` is the image worker's
+    ``AnalysisContext``; failures end as ``errored`` with a readable text and a refund
+    (``analysis.record_failure``).
     """
     from originlens.services.analysis import finish_done, record_failure, unexpected_failure_text
 
@@ -154,8 +144,7 @@ def analyse_video(
         if blob_key is None:
             raise BlobNotFoundError("no blob key")
         with ctx.blobs.local_path(blob_key) as path:
-            provenance = _container_c2pa(ctx, path, mime)
-            frames = sample_frames(path, frames_asked, sampling, limits)
+            sampled = sample_video(ctx.registry, path, mime, frames_asked, sampling, limits)
     except VideoError as exc:
         record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}", token)
         return
@@ -166,7 +155,7 @@ def analyse_video(
         log.exception("video %s failed to decode", analysis_id)
         record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}", token)
         return
-    if not frames:
+    if not sampled.frames:
         record_failure(ctx, analysis_id, "No frame of the video could be decoded.", token)
         return
 
@@ -174,80 +163,51 @@ def analyse_video(
         analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is None:
             return
-        analysis.frames_total = len(frames)
+        analysis.frames_total = len(sampled.frames)
         analysis.frames_done = 0
         analysis.results = []
-        if provenance is not None and provenance.evidence is not None:  # shown even when it does not decide
-            analysis.c2pa = provenance.evidence
-            if provenance.forces and not provenance.unknown:
-                reason = str(provenance.details.get("reason") or "c2pa is conclusive")
-                analysis.forced_by = {
-                    "evidence": [{"by": "c2pa", "classification": provenance.forces, "reason": reason}]
-                }
-    per_frame: list[dict[str, Any]] = []
+        if sampled.c2pa is not None:  # shown even when it does not decide
+            analysis.c2pa = sampled.c2pa
+            if sampled.forcing:
+                analysis.forced_by = {"evidence": sampled.forcing}
+
+    def record_progress(per_frame: list[dict[str, Any]]) -> bool:
+        """Progress the client can poll; ``False`` (stop) once the job is no longer ours."""
+        with unit_of_work(ctx.sessions) as session:
+            analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
+            if analysis is None:
+                return False
+            analysis.results = per_frame
+            analysis.frames_done = len(per_frame)
+            return True
+
     try:
-        for frame in frames:
-            media = MediaInput(data=b"", mime_type="image/png", name=f"frame-{frame.index}", decoded=frame.image)
-            outcome = analyse_media(ctx.registry, media, asked)
-            per_frame.append(
-                {
-                    "frame_index": frame.index,
-                    "timestamp": round(frame.timestamp, 3),
-                    "results": outcome.results,
-                    "verdicts": outcome.verdicts,
-                    "forcing": outcome.forcing,
-                    "details": outcome.details,
-                    "is_nsfw": outcome.is_nsfw,
-                }
-            )
-            with unit_of_work(ctx.sessions) as session:  # progress the client can poll
-                analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
-                if analysis is None:
-                    return
-                analysis.results = list(per_frame)
-                analysis.frames_done = len(per_frame)
+        outcome = analyse_video_frames(
+            ctx.registry, sampled, asked, frames_asked=frames_asked, on_frame=record_progress
+        )
     except Exception as exc:
         log.exception("video %s failed", analysis_id)
         record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
         return
+    if outcome is None:
+        return
 
-    verdicts = [video_verdict(name, _frame_verdicts(per_frame, name)).to_json() for name in HEURISTICS]
-    unanalysed = max(0, frames_asked - len(per_frame))
     with unit_of_work(ctx.sessions) as session:
         analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is None:
             return
-        analysis.verdicts = verdicts
+        analysis.verdicts = outcome.verdicts
         if options.get("with_nsfw"):
-            flags = [f["is_nsfw"] for f in per_frame if f["is_nsfw"] is not None]
-            analysis.is_nsfw = any(flags) if flags else None
+            analysis.is_nsfw = outcome.is_nsfw
+        unanalysed = outcome.unanalysed
         if unanalysed:
             analysis.notes = [
                 *analysis.notes,
-                f"frames: {frames_asked} were asked, {len(per_frame)} could be sampled; "
+                f"frames: {frames_asked} were asked, {len(outcome.frames)} could be sampled; "
                 f"the other {unanalysed} were not charged.",
             ]
             _refund_frames(session, analysis, unanalysed, frames_asked)
         finish_done(session, ctx, analysis)
-
-
-def _frame_verdicts(per_frame: list[dict[str, Any]], heuristic: str) -> list[FrameVerdict]:
-    out = []
-    for frame in per_frame:
-        chosen = policy.select_verdict(frame["verdicts"], frame["forcing"], heuristic)
-        if chosen is None:
-            continue
-        out.append(
-            FrameVerdict(
-                index=frame["frame_index"],
-                timestamp=frame["timestamp"],
-                classification=chosen["classification"],
-                confidence=float(chosen["confidence"]),
-                models=tuple(chosen.get("models", [])),
-                unknown=bool(chosen.get("unknown", False)),
-            )
-        )
-    return out
 
 
 def _refund_frames(session: Session, analysis: Analysis, unanalysed: int, frames_asked: int) -> None:
@@ -294,7 +254,7 @@ def build_video_response(
         "status": status,
         "errors": analysis.errors,
         "name": classification.name,
-        "result_url": f"{public_url.rstrip('/')}/api/classification_video/{classification.identifier}",
+        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
         "c2pa": analysis.c2pa,
         "force_classification": forced_label,
         "verdicts": analysis.verdicts or [],
@@ -313,7 +273,6 @@ def build_video_response(
     if analysis.state == "done" and analysis.verdicts:
         verdict = dict(next((v for v in analysis.verdicts if v["heuristic"] == user.heuristic), analysis.verdicts[0]))
         forcing = (analysis.forced_by or {}).get("evidence", [])
-        allowed = [f for f in forcing if not (f["by"] == "c2pa" and classification.options.get("prevent_c2pa_forces"))]
         if forced_label:
             verdict.update(
                 classification=forced_label,
@@ -321,13 +280,9 @@ def build_video_response(
                 evidence="override",
                 reason="the user overrode the classification of this video",
             )
-        elif allowed:  # a valid C2PA AI assertion on the container decides, as for images
-            verdict.update(
-                classification=allowed[0]["classification"],
-                confidence=1.0,
-                evidence="provenance",
-                forced_by=allowed[0]["by"],
-                reason=allowed[0]["reason"],
+        else:  # a valid C2PA AI assertion on the container decides, as for images
+            verdict = force_video_verdict(
+                verdict, forcing, prevent_c2pa_forces=bool(classification.options.get("prevent_c2pa_forces"))
             )
         body["verdict"] = verdict
     return body

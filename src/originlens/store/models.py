@@ -68,6 +68,10 @@ class User(Base):
     webhook_secret: Mapped[str] = mapped_column(String(100))
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
     pricing_id: Mapped[int | None] = mapped_column(ForeignKey("pricings.id"), default=None)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Argon2id hash for the dashboard sign-in; ``None`` until the user sets a password."""
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Carried in dashboard session cookies; bumped on a password change to end every session."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -89,6 +93,19 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class PasswordToken(Base):
+    """A one-time link that sets a user's dashboard password; only its SHA-256 is stored."""
+
+    __tablename__ = "password_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Analysis(Base):

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from originlens.api.deps import ContainerDep, SessionDep, UserAnyTermsDep, UserDep
 from originlens.services import keys as keys_service
 from originlens.services import mail
+from originlens.services import passwords as passwords_service
 from originlens.services import users as service
 from originlens.store.models import Pricing, User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
@@ -143,14 +144,16 @@ async def partner_users(
     }
 
 
-@router.post("/partner/send_creation_email", summary="E-mail a user of your partnership a new API key")
+@router.post("/partner/send_creation_email", summary="E-mail a user a new API key and a dashboard password link")
 def partner_send_creation_email(
     session: SessionDep, container: ContainerDep, partner: UserDep, id: Annotated[int, Form()]
 ) -> dict[str, Any]:
     user = service.get_managed_user(session, partner, id)
     api_key = keys_service.create_key(session, user, container.secret_key)
-    subject, text = mail.creation_email(user.name, container.settings.public_url, api_key)
-    mail.send(container.smtp, user.email, subject, text)  # a failure rolls the new key back
+    public_url = container.settings.public_url
+    link = passwords_service.issue_password_link(session, user, public_url)
+    subject, text = mail.creation_email(user.name, public_url, api_key, link)
+    mail.send(container.smtp, user.email, subject, text)  # a failure rolls the new key and link back
     return {"data": user_json(user)}
 
 
