@@ -204,8 +204,8 @@ class _StatusMixin:
         return self.verdict.classification if self.verdict else None
 
 
-class ImageResult(_StatusMixin, _Model):
-    """An image's result (the vendor's ``ImageResponse`` plus originlens' extensions)."""
+class _ResultFields(_StatusMixin, _Model):
+    """The fields image and video results share."""
 
     hash: str
     identifier: str
@@ -217,6 +217,11 @@ class ImageResult(_StatusMixin, _Model):
     result_url: str | None = None
     is_nsfw: bool | None = None
     c2pa: C2PA | None = None
+
+
+class ImageResult(_ResultFields):
+    """An image's result (the vendor's ``ImageResponse`` plus originlens' extensions)."""
+
     has_heatmap: bool = False
     has_tampering_map: bool = False
     verdict: Verdict | None = None
@@ -269,19 +274,9 @@ class VideoMediaResults(_Model):
     audios: list[Any] = Field(default_factory=list)
 
 
-class VideoResult(_StatusMixin, _Model):
+class VideoResult(_ResultFields):
     """A video's result (``VideoResponse``): the whole-video verdict and one entry per frame."""
 
-    hash: str
-    identifier: str
-    status: str
-    api_version: str | None = None
-    errors: str | None = None
-    name: str | None = None
-    ref_id: str | None = None
-    result_url: str | None = None
-    is_nsfw: bool | None = None
-    c2pa: C2PA | None = None
     verdict: VideoVerdict | None = None
     verdicts: list[VideoVerdict] = Field(default_factory=list)
     force_classification: str | None = None
