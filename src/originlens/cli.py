@@ -220,12 +220,20 @@ def eval_command(
     perturb: Annotated[
         str, typer.Option(help="Comma-separated: jpeg75, jpeg90, half, crop50. Re-runs on perturbed copies.")
     ] = "",
+    align: Annotated[
+        str,
+        typer.Option(
+            help="none, jpeg90 or half-jpeg90: re-encode every image of both classes identically before the "
+            "analysis (JPEG quality 90, half-jpeg90 also halves each side); removes all metadata."
+        ),
+    ] = "none",
     heuristic: Annotated[str, typer.Option(help="The verdict heuristic to score.")] = DEFAULT_HEURISTIC,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N manifest rows.")] = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")] = True,
 ) -> None:
     """Measure the detectors and the verdict on a labelled set; write a Markdown and a JSON report."""
     from originlens.evaluation import build_report, parse_perturbations, run_evaluation, write_reports
+    from originlens.evaluation.perturbations import parse_align
     from originlens.evaluation.runner import terminal_progress
     from originlens.verdicts.heuristics import HEURISTICS
 
@@ -235,6 +243,10 @@ def eval_command(
         perturbations = parse_perturbations(perturb)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--perturb") from None
+    try:
+        align = parse_align(align)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--align") from None
     if not manifest.is_file():
         raise typer.BadParameter(f"{manifest} is not a file", param_hint="MANIFEST")
     with terminal_progress(progress) as bar:
@@ -245,6 +257,7 @@ def eval_command(
             perturbations=perturbations,
             limit=limit,
             progress=bar,
+            align=align,
         )
     report = build_report(run)
     md_path, json_path = write_reports(report, out)
@@ -257,7 +270,20 @@ def eval_command(
         f"in {run.config['elapsed_s']} s; verdict coverage {coverage}, AUC {auc}, "
         f"provenance-forced artificial on human files: {len(wrong)}"
     )
+    for name, part in report["parts"].items():
+        v = part["verdict"]
+        typer.echo(
+            f"  {name}: n {v['n_labelled']}, AUC {_with_interval(v['auc'], v['auc_ci'], '.3f')}, "
+            f"TPR @5% FPR {_with_interval(v['tpr_at_5pct_fpr'], v['tpr_at_5pct_fpr_ci'], '.1%')}"
+        )
     typer.echo(f"wrote {md_path} and {json_path}")
+
+
+def _with_interval(value: float | None, interval: dict[str, float] | None, spec: str) -> str:
+    if value is None:
+        return "n/a"
+    text = format(value, spec)
+    return f"{text} [{format(interval['low'], spec)}, {format(interval['high'], spec)}]" if interval else text
 
 
 @app.command(epilog=CLASSIFY_EPILOG)

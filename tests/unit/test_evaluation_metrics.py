@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from originlens.evaluation.metrics import binary_summary, confusion, roc_auc, tpr_at_fpr
+from originlens.evaluation.metrics import (
+    BOOTSTRAP_RESAMPLES,
+    binary_summary,
+    bootstrap_intervals,
+    confusion,
+    roc_auc,
+    threshold_at_fpr,
+    tpr_at_fpr,
+)
 
 
 def test_auc_hand_computed() -> None:
@@ -77,3 +86,50 @@ def test_bad_input_is_refused() -> None:
         roc_auc([0.1], [0, 1])
     with pytest.raises(ValueError):
         binary_summary([0.1, 0.2], [0, 1], n_total=1)
+
+
+def test_threshold_at_fpr_matches_tpr_at_fpr() -> None:
+    human = [i / 20 for i in range(20)]
+    assert threshold_at_fpr(human, 0.05) == 0.9
+    assert threshold_at_fpr([], 0.05) is None
+    assert threshold_at_fpr([0.3], 1.0) == -np.inf
+
+
+def _scored_set(seed: int = 7) -> tuple[list[float], list[int]]:
+    """Overlapping classes: 60 human around 0.35, 40 artificial around 0.6, ties included."""
+    rng = np.random.default_rng(seed)
+    human = np.round(np.clip(rng.normal(0.35, 0.15, 60), 0, 1), 2)
+    artificial = np.round(np.clip(rng.normal(0.6, 0.15, 40), 0, 1), 2)
+    return [*human.tolist(), *artificial.tolist()], [0] * 60 + [1] * 40
+
+
+def test_bootstrap_intervals_contain_the_point_estimates_and_are_deterministic() -> None:
+    scores, labels = _scored_set()
+    ci = bootstrap_intervals(scores, labels)
+    auc = roc_auc(scores, labels)
+    at5 = tpr_at_fpr(scores, labels, 0.05)
+    assert auc is not None and at5 is not None
+    assert ci["auc"]["low"] < auc < ci["auc"]["high"]
+    assert ci["tpr_at_fpr"]["low"] <= at5["tpr"] <= ci["tpr_at_fpr"]["high"]
+    assert ci["tpr_at_fpr"]["low"] < ci["tpr_at_fpr"]["high"]
+    assert ci["auc"]["low"] >= 0.0 and ci["auc"]["high"] <= 1.0
+    assert (ci["n_resamples"], ci["level"], ci["max_fpr"]) == (BOOTSTRAP_RESAMPLES, 0.95, 0.05) == (1000, 0.95, 0.05)
+    # Same scores, same seed: the same interval; another order draws other resamples, barely moving it.
+    assert bootstrap_intervals(scores, labels) == ci
+    assert bootstrap_intervals(scores[::-1], labels[::-1])["auc"] == pytest.approx(ci["auc"], abs=0.05)
+    assert bootstrap_intervals(scores, labels, seed=1)["auc"] != ci["auc"]
+    # A narrower level gives a narrower interval.
+    narrow = bootstrap_intervals(scores, labels, level=0.5)["auc"]
+    assert ci["auc"]["low"] <= narrow["low"] <= narrow["high"] <= ci["auc"]["high"]
+
+
+def test_bootstrap_resamples_within_each_label() -> None:
+    # Perfect separation survives every resample (each keeps both classes): the interval is [1, 1].
+    ci = bootstrap_intervals([0.1, 0.2, 0.3, 0.8, 0.9], [0, 0, 0, 1, 1], n_resamples=200)
+    assert ci["auc"] == {"low": 1.0, "high": 1.0}
+    assert ci["tpr_at_fpr"] == {"low": 1.0, "high": 1.0}
+    # One class missing: no interval, as no AUC.
+    empty = bootstrap_intervals([0.1, 0.9], [1, 1])
+    assert (empty["auc"], empty["tpr_at_fpr"]) == (None, None)
+    with pytest.raises(ValueError):
+        bootstrap_intervals([0.1, 0.9], [0, 1], n_resamples=0)

@@ -71,17 +71,28 @@ def tpr_at_fpr(scores: Sequence[float], labels: Sequence[int], max_fpr: float) -
     if not 0.0 <= max_fpr <= 1.0:
         raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr}")
     s, y = _arrays(scores, labels)
-    human = np.sort(s[y == 0])[::-1]
     artificial = s[y == 1]
-    if human.size == 0 or artificial.size == 0:
+    threshold = threshold_at_fpr(s[y == 0].tolist(), max_fpr)
+    if threshold is None or artificial.size == 0:
         return None
-    allowed = int(np.floor(max_fpr * human.size + 1e-9))
-    threshold = float(human[allowed]) if allowed < human.size else -np.inf
+    human = s[y == 0]
     return {
         "tpr": float(np.mean(artificial > threshold)),
         "fpr": float(np.mean(human > threshold)),
         "threshold": threshold,
     }
+
+
+def threshold_at_fpr(human_scores: Sequence[float], max_fpr: float) -> float | None:
+    """The threshold of :func:`tpr_at_fpr`, from the human scores alone (``None`` without any):
+    the (k+1)-th highest human score with ``k = floor(max_fpr * n_human)``, ``-inf`` if k >= n."""
+    if not 0.0 <= max_fpr <= 1.0:
+        raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr}")
+    human = np.sort(np.asarray(human_scores, dtype=np.float64))[::-1]
+    if human.size == 0:
+        return None
+    allowed = int(np.floor(max_fpr * human.size + 1e-9))
+    return float(human[allowed]) if allowed < human.size else -np.inf
 
 
 def confusion(scores: Sequence[float], labels: Sequence[int], threshold: float = 0.5) -> dict[str, int]:
@@ -136,3 +147,67 @@ def binary_summary(
         "threshold": threshold,
         **counts,
     }
+
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 20240613
+"""Fixed, so the same scores always give the same interval (a report regenerated on unchanged
+detectors must not move)."""
+
+
+def _auc_sorted(positives: FloatArray, negatives_sorted: FloatArray) -> float:
+    """Mann-Whitney AUC against already sorted negatives (ties count one half), as :func:`roc_auc`."""
+    below = np.searchsorted(negatives_sorted, positives, side="left")
+    equal = np.searchsorted(negatives_sorted, positives, side="right") - below
+    return float((below + 0.5 * equal).sum() / (positives.size * negatives_sorted.size))
+
+
+def bootstrap_intervals(
+    scores: Sequence[float],
+    labels: Sequence[int],
+    *,
+    max_fpr: float = 0.05,
+    n_resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    level: float = 0.95,
+) -> dict[str, Any]:
+    """Percentile bootstrap intervals for the AUC and for the TPR at ``max_fpr`` FPR.
+
+    Each resample draws, with replacement, as many human scores from the human files and as
+    many artificial scores from the artificial files as there are (resampling *within each
+    label*), so every resample has both classes in the measured proportions. The TPR at
+    ``max_fpr`` uses the same threshold rule as :func:`tpr_at_fpr`. Returns
+    ``{"auc": {"low", "high"}, "tpr_at_fpr": {"low", "high"}, "max_fpr", "level",
+    "n_resamples", "seed"}``; an interval is ``None`` when a class is missing.
+    """
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    s, y = _arrays(scores, labels)
+    out: dict[str, Any] = {
+        "auc": None,
+        "tpr_at_fpr": None,
+        "max_fpr": max_fpr,
+        "level": level,
+        "n_resamples": n_resamples,
+        "seed": seed,
+    }
+    positives, negatives = s[y == 1], s[y == 0]
+    if positives.size == 0 or negatives.size == 0:
+        return out
+    allowed = int(np.floor(max_fpr * negatives.size + 1e-9))  # false positives allowed, as in tpr_at_fpr
+    rng = np.random.default_rng(seed)
+    aucs = np.empty(n_resamples)
+    tprs = np.empty(n_resamples)
+    for i in range(n_resamples):
+        pos = positives[rng.integers(0, positives.size, positives.size)]
+        neg = np.sort(negatives[rng.integers(0, negatives.size, negatives.size)])
+        aucs[i] = _auc_sorted(pos, neg)
+        threshold = neg[neg.size - 1 - allowed] if allowed < neg.size else -np.inf
+        tprs[i] = np.mean(pos > threshold)
+    tail = 100.0 * (1.0 - level) / 2.0
+    for key, values in (("auc", aucs), ("tpr_at_fpr", tprs)):
+        low, high = np.percentile(values, [tail, 100.0 - tail])
+        out[key] = {"low": float(low), "high": float(high)}
+    return out

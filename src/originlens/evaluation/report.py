@@ -13,11 +13,31 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from originlens.evaluation.metrics import binary_summary
+from originlens.evaluation.families import (
+    CNNDETECTION_PART,
+    FAMILIES,
+    PARTS,
+    RECENT_PART,
+    family_label,
+    family_of,
+    part_of,
+)
+from originlens.evaluation.metrics import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    binary_summary,
+    bootstrap_intervals,
+    roc_auc,
+    threshold_at_fpr,
+)
+from originlens.evaluation.perturbations import ALIGN_HELP
 from originlens.evaluation.runner import PERTURBATION_HELP, Analysis, EvaluationRun, FileResult
 
 VERDICT = "verdict"
 """The scorer name used for the final verdict next to the detectors' names."""
+WHOLE_SET = "whole set"
+FAMILY_FPR = 0.05
+"""The families' operating point: each part's threshold at 5% FPR on its human files."""
 
 Pair = tuple[FileResult, Analysis | None]
 
@@ -221,6 +241,8 @@ def _file_json(result: FileResult) -> dict[str, Any]:
         "label": result.row.label or None,
         "generator": result.row.generator or None,
         "source": result.row.source,
+        "part": part_of(result.row.file),
+        "family": _family(result),
         "status": result.status,
         "reason": result.reason,
         "mime_type": result.mime_type,
@@ -231,6 +253,116 @@ def _file_json(result: FileResult) -> dict[str, Any]:
     if result.perturbed:
         out["perturbations"] = {name: _analysis_json(a, reasons=False) for name, a in result.perturbed.items()}
     return out
+
+
+def _family(result: FileResult) -> str | None:
+    row = result.row
+    return family_of(row.file, row.generator, row.notes, row.label)
+
+
+def _covered(pairs: Sequence[Pair], scorer: str) -> tuple[list[float], list[int]]:
+    scores, labels = [], []
+    for result, analysis in pairs:
+        score = _point(analysis, scorer)
+        if score is not None:
+            scores.append(score)
+            labels.append(1 if result.row.label == "artificial" else 0)
+    return scores, labels
+
+
+_PART_KEYS = ("n_labelled", "n_covered", "coverage", "n_human", "n_artificial", "auc", "tpr", "fpr", "tpr_at_5pct_fpr")
+
+
+def _part_entry(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
+    """The headline numbers of one scorer on one part, with bootstrap intervals on the covered files."""
+    summary = _summary(pairs, scorer)
+    entry = {key: summary[key] for key in _PART_KEYS}
+    entry["labels"] = dict(sorted(Counter(result.row.label for result, _ in pairs).items()))
+    intervals = bootstrap_intervals(*_covered(pairs, scorer), max_fpr=0.05)
+    entry["auc_ci"] = intervals["auc"]
+    entry["tpr_at_5pct_fpr_ci"] = intervals["tpr_at_fpr"]
+    return entry
+
+
+def _part_members(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
+    """The whole set first, then each part that has files, in :data:`PARTS` order."""
+    groups: dict[str, list[Pair]] = {WHOLE_SET: list(pairs)}
+    for part in PARTS:
+        members = [pair for pair in pairs if part_of(pair[0].row.file) == part]
+        if members:
+            groups[part] = members
+    return groups
+
+
+def _parts(pairs: Sequence[Pair], detectors: Sequence[str]) -> dict[str, Any]:
+    return {
+        name: {VERDICT: _part_entry(members, VERDICT), "detectors": {d: _part_entry(members, d) for d in detectors}}
+        for name, members in _part_members(pairs).items()
+    }
+
+
+def _family_entry(family: str, members: Sequence[Pair], part: Sequence[Pair], scorer: str) -> dict[str, Any]:
+    """One family (one class) against the files of the other class in its part.
+
+    Shares are of all the family's analysed files; the AUC pairs the family's covered files with
+    the other class's covered files of the part; ``called_artificial_at_5pct_fpr`` is the share of
+    the family's covered files above the part's threshold at 5% FPR on *all* its human files
+    (for an AI family its TPR at that operating point, for a human family its false alarms there).
+    """
+    label = family_label(family)
+    points = [_point(analysis, scorer) for _, analysis in members]
+    covered = [p for p in points if p is not None]
+    n = len(members)
+    others = [pair for pair in part if pair[0].row.label != label]
+    scores, labels = _covered([*members, *others], scorer)
+    human_scores = [s for s, y in zip(*_covered(part, scorer), strict=True) if y == 0]
+    threshold = threshold_at_fpr(human_scores, FAMILY_FPR)
+    return {
+        "label": label,
+        "n": n,
+        "n_covered": len(covered),
+        "coverage": len(covered) / n if n else None,
+        "called_artificial": sum(1 for p in covered if p > 0.5) / n if n else None,
+        "called_human": sum(1 for p in covered if p <= 0.5) / n if n else None,
+        "unknown": (n - len(covered)) / n if n else None,
+        "n_other_class_covered": len(scores) - len(covered),
+        "auc_vs_other_class": roc_auc(scores, labels),
+        "called_artificial_at_5pct_fpr": None
+        if threshold is None or not covered
+        else sum(1 for p in covered if p > threshold) / len(covered),
+    }
+
+
+def _families(pairs: Sequence[Pair], detectors: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part, members in _part_members(pairs).items():
+        if part == WHOLE_SET:
+            continue
+        by_family: dict[str, list[Pair]] = defaultdict(list)
+        for pair in members:
+            family = _family(pair[0])
+            if family is not None:
+                by_family[family].append(pair)
+        out[part] = {
+            family: {
+                **_family_entry(family, by_family[family], members, VERDICT),
+                "generators": dict(sorted(Counter(r.row.generator or "(none)" for r, _ in by_family[family]).items())),
+                "detectors": {d: _family_entry(family, by_family[family], members, d) for d in detectors},
+            }
+            for family in FAMILIES
+            if by_family.get(family)
+        }
+    return out
+
+
+def _alignment(run: EvaluationRun) -> dict[str, Any]:
+    mode = str(run.config.get("align", "none"))
+    return {
+        "mode": mode,
+        "description": ALIGN_HELP.get(mode, mode),
+        "images_aligned": 0 if mode == "none" else sum(1 for r in run.files if r.status == "analysed"),
+        "videos_not_aligned": sum(1 for r in run.files if r.video),
+    }
 
 
 def build_report(run: EvaluationRun) -> dict[str, Any]:
@@ -253,6 +385,15 @@ def build_report(run: EvaluationRun) -> dict[str, Any]:
         "config": {**run.config, "detectors": run.detectors},
         "counts": counts,
         "summary": _all_summaries(pairs, detectors, kinds),
+        "alignment": _alignment(run),
+        "parts": _parts(pairs, detectors),
+        "families": _families(pairs, detectors),
+        "bootstrap": {
+            "method": "percentile method, resampling within each label",
+            "level": 0.95,
+            "n_resamples": BOOTSTRAP_RESAMPLES,
+            "seed": BOOTSTRAP_SEED,
+        },
         "forcing": _forcing(pairs),
         "breakdowns": {
             "source": _breakdown(pairs, lambda r: r.row.source, detectors),
@@ -395,9 +536,14 @@ def render_markdown(report: dict[str, Any]) -> str:
         "are measured by the scripts beside this harness: see `docs/evaluation-options.md`. "
         "The experimental pixel models are measured in `docs/evaluation-pixel.md`.",
         "",
-        "## Run configuration",
-        "",
     ]
+    alignment = report.get("alignment") or {"mode": "none"}
+    if alignment["mode"] != "none":
+        out += [
+            f"**Aligned (`--align {alignment['mode']}`)**: {_align_sentence(alignment)}",
+            "",
+        ]
+    out += ["## Run configuration", ""]
     perturbations = ", ".join(config["perturbations"]) or "none"
     out += _table(
         ("setting", "value"),
@@ -406,9 +552,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             ("originlens", config["originlens_version"]),
             ("manifest", f"`{config['manifest']}`"),
             ("heuristic", heuristic),
+            ("alignment", f"`{alignment['mode']}`: {alignment.get('description', '')}"),
             (
                 "metadata",
-                "**stripped** (lossless PNG of the pixels, frame 0): pixel detectors alone"
+                "**stripped** by the alignment re-encode (nothing of the file survives it): pixel detectors alone"
+                if alignment["mode"] != "none"
+                else "**stripped** (lossless PNG of the pixels, frame 0): pixel detectors alone"
                 if config["strip_metadata"]
                 else "kept (files analysed as submitted)",
             ),
@@ -448,6 +597,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"files artificial, taken from the human scores; with fewer than 100 (20) covered human files that "
         f"means no false positive at all (the final verdict covers {n_human} human files).",
         "",
+    ]
+    if report.get("parts"):
+        out += _parts_section(report, detectors)
+    out += [
         "## Provenance forcing",
         "",
         f"{forcing['forced']} of {forcing['n_files']} verdicts were forced by conclusive provenance. "
@@ -519,11 +672,159 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _align_sentence(alignment: dict[str, Any]) -> str:
+    half = alignment["mode"] == "half-jpeg90"
+    resize = "resized to half of each side (Lanczos, at least 1 px), then " if half else "then "
+    return (
+        "before the analysis every image of both classes was decoded (first frame, EXIF orientation "
+        "applied, alpha flattened on white, 8-bit RGB), "
+        f"{resize}re-encoded as JPEG quality 90 with 4:2:0 chroma subsampling (Pillow). The aligned "
+        "JPEG is what the pipeline analysed (sniffed as JPEG) and what the perturbations start from. "
+        "**Metadata does not survive the re-encode**: this run measures the pixel detectors alone, "
+        "and both classes share one container, quality and chroma subsampling. "
+        f"{alignment.get('images_aligned', 0)} images aligned; "
+        f"{alignment.get('videos_not_aligned', 0)} video file(s) **not aligned** (left as they are, "
+        "and skipped: this harness analyses images)."
+    )
+
+
+def _ci(value: float | None, interval: dict[str, float] | None, fmt: Callable[[float | None], str]) -> str:
+    if value is None:
+        return "n/a"
+    if interval is None:
+        return fmt(value)
+    return f"{fmt(value)} [{fmt(interval['low'])}, {fmt(interval['high'])}]"
+
+
+def _labels_cell(entry: dict[str, Any]) -> str:
+    labels = entry["labels"]
+    return f"{entry['n_labelled']} ({labels.get('human', 0)} / {labels.get('artificial', 0)})"
+
+
+def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str]:
+    boot = report["bootstrap"]
+    out = [
+        "## Parts and families (the measuring stick)",
+        "",
+        f"Parts: **{CNNDETECTION_PART}** = the files under `ai/cnndetection/` and `real/cnndetection/` "
+        "(GANs and AI processing of photos against dataset photos and GTA-V renders, small crops); "
+        f"**{RECENT_PART}** = every other labelled file. A pooled number mixes two very different "
+        "tests: read each part.",
+        "",
+        f"Brackets: {round(100 * boot['level'])}% bootstrap interval ({boot['method']}; {boot['n_resamples']} "
+        f"resamples, seed {boot['seed']}) over the covered files. TPR/FPR @0.5 are the shipped verdict's "
+        "calls (covered files only); coverage is the share with a decided verdict.",
+        "",
+    ]
+    rows = []
+    for name, part in report["parts"].items():
+        v = part[VERDICT]
+        rows.append(
+            [
+                f"**{name}**" if name == WHOLE_SET else name,
+                _labels_cell(v),
+                _pct(v["coverage"]),
+                _ci(v["auc"], v["auc_ci"], _num),
+                _pct(v["tpr"]),
+                _pct(v["fpr"]),
+                _ci(v["tpr_at_5pct_fpr"], v["tpr_at_5pct_fpr_ci"], _pct),
+            ]
+        )
+    out += _table(
+        ("part", "n (human / AI)", "coverage", "AUC [95% CI]", "TPR @0.5", "FPR @0.5 (human)", "TPR @5% FPR [95% CI]"),
+        rows,
+    )
+    if detectors:
+        out += ["Each detector on each part (its own covered files):", ""]
+        rows = []
+        for name, part in report["parts"].items():
+            for d in detectors:
+                s = part["detectors"][d]
+                rows.append(
+                    [
+                        name,
+                        f"`{d}`",
+                        f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
+                        _ci(s["auc"], s["auc_ci"], _num),
+                        _pct(s["fpr"]),
+                        _ci(s["tpr_at_5pct_fpr"], s["tpr_at_5pct_fpr_ci"], _pct),
+                    ]
+                )
+        out += _table(
+            ("part", "detector", "covered", "AUC [95% CI]", "FPR @0.5", "TPR @5% FPR [95% CI]"),
+            rows,
+        )
+    out += [
+        "Families (final verdict). A family holds one class, so its own numbers are shares of its "
+        "analysed files: called AI, called human, unknown (no decided verdict). *AUC vs other class*: "
+        "the family's covered files against every covered file of the other class in the same part "
+        "(an AI family against all the part's human files, a human family against all its AI files). "
+        "*Called AI @5% FPR*: share of the family's covered files above the part's threshold at 5% "
+        "FPR on all its human files: the TPR there for an AI family, where the false alarms fall for "
+        "a human family. Families come from the manifest's generator and notes text "
+        "(`originlens.evaluation.families`), never from a result.",
+        "",
+    ]
+    rows = []
+    for part, families in report["families"].items():
+        for family, f in families.items():
+            rows.append(
+                [
+                    part,
+                    family,
+                    "AI" if f["label"] == "artificial" else "human",
+                    str(f["n"]),
+                    _pct(f["called_artificial"]),
+                    _pct(f["called_human"]),
+                    _pct(f["unknown"]),
+                    _num(f["auc_vs_other_class"]),
+                    _pct(f["called_artificial_at_5pct_fpr"]),
+                ]
+            )
+    out += _table(
+        (
+            "part",
+            "family",
+            "class",
+            "n",
+            "called AI",
+            "called human",
+            "unknown",
+            "AUC vs other class",
+            "called AI @5% FPR",
+        ),
+        rows,
+    )
+    if detectors:
+        out += ["Each detector's AUC per family (vs the other class of the part; covered / n):", ""]
+        rows = []
+        for part, families in report["families"].items():
+            for family, f in families.items():
+                cells = []
+                for d in detectors:
+                    g = f["detectors"][d]
+                    cells.append(f"{_num(g['auc_vs_other_class'])} ({g['n_covered']}/{g['n']})")
+                rows.append([part, family, *cells])
+        out += _table(("part", "family", *[f"`{d}`" for d in detectors]), rows)
+    generators = [
+        f"{family} ({part.split()[0]}): " + ", ".join(f"{_escape(g)} {n}" for g, n in f["generators"].items())
+        for part, families in report["families"].items()
+        for family, f in families.items()
+    ]
+    out += ["<details><summary>Which generators are in each family</summary>", ""]
+    out += [f"- {line}" for line in generators]
+    out += ["", "</details>", ""]
+    return out
+
+
 def _perturbation_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str]:
+    align = str(report["config"].get("align", "none"))
     out = [
         "## Robustness to perturbations",
         "",
-        "Each analysed image was perturbed (from its pixels, frame 0, with no metadata) and analysed again. "
+        "Each analysed image was perturbed (from its pixels, frame 0, with no metadata"
+        + (f"; from the `{align}`-aligned JPEG" if align != "none" else "")
+        + ") and analysed again. "
         "Flip rate: share of the files covered in both runs whose final classification changed. "
         "*Statistical flips* count only files whose verdict came from the pixel detectors in both runs "
         "(without `--strip-metadata`, the plain flip rate also counts provenance lost with the metadata).",
@@ -590,6 +891,7 @@ def _perturbation_section(report: dict[str, Any], detectors: Sequence[str]) -> l
 
 def _caveats(config: dict[str, Any]) -> list[str]:
     strip = config["strip_metadata"]
+    align = str(config.get("align", "none"))
     return [
         "## Caveats",
         "",
@@ -611,8 +913,14 @@ def _caveats(config: dict[str, Any]) -> list[str]:
         "processing of real photos (SAN super-resolution, SITD, DeepFakes, inpainting); some `human` "
         "files are renders: the CRN/IMLE reals are GTA-V frames, plus Gran Turismo 5 and Big Buck Bunny.",
         "4. **PNG vs JPEG confound.** Most AI files are PNG and most camera photos are JPEG, so a detector "
-        "can score well by recognising the container. Read the per-source tables, not only the pooled "
-        "numbers, and the `jpeg75`/`jpeg90` rows, which put every file in the same container.",
+        "can score well by recognising the container. "
+        + (
+            f"This run re-encoded every image of both classes identically (`--align {align}`), which "
+            "removes the container, quality and (with `half-jpeg90`) part of the size differences."
+            if align != "none"
+            else "Read the per-source tables, not only the pooled numbers, the `jpeg75`/`jpeg90` rows, "
+            "and the `--align jpeg90`/`half-jpeg90` reports, which put every file in the same container."
+        ),
         "",
         "From the harness:",
         "",
@@ -625,7 +933,10 @@ def _caveats(config: dict[str, Any]) -> list[str]:
         "as the service would refuse them; unlabelled rows are never scored.",
         "- Detectors see each file under its SHA-256, as in the service, so file names cannot leak labels.",
         "- Perturbed copies carry no metadata; `half` and `crop50` re-save JPEG sources as JPEG "
-        "(quality 95) and everything else as lossless PNG.",
+        "(quality 95) and everything else as lossless PNG"
+        + (" (with `--align`, every source is the aligned JPEG)." if align != "none" else "."),
+        "- Intervals: a bootstrap interval shows how much the number moves with *these* files; it does "
+        "not cover files unlike them (other generators, other cameras).",
         "",
     ]
 

@@ -15,11 +15,9 @@ import contextlib
 import csv
 import datetime as dt
 import hashlib
-import io
 import platform
 import sys
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,17 @@ from PIL import Image
 from originlens import __version__
 from originlens.detectors.base import MediaInput
 from originlens.detectors.registry import DetectorRegistry
+from originlens.evaluation.perturbations import (
+    ALIGN_HELP,
+    ALIGN_MODES,
+    PERTURBATION_HELP,
+    PERTURBATIONS,
+    align_image,
+    parse_align,
+    parse_perturbations,
+    perturb,
+    strip_metadata,
+)
 from originlens.media.images import ImageError, decode_image, sniff_image_type
 from originlens.pipeline import analyse_media
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
@@ -39,6 +48,26 @@ MANIFEST_COLUMNS = ("file", "label", "generator", "source_repo", "source_path", 
 
 ProgressCallback = Callable[[str], None]
 """Called once per manifest row, after the row is done, with the row's file name."""
+
+__all__ = [  # the transformations live in perturbations.py; re-exported for existing callers
+    "ALIGN_HELP",
+    "ALIGN_MODES",
+    "PERTURBATIONS",
+    "PERTURBATION_HELP",
+    "Analysis",
+    "EvaluationRun",
+    "FileResult",
+    "ManifestRow",
+    "align_image",
+    "analyse_bytes",
+    "load_manifest",
+    "parse_align",
+    "parse_perturbations",
+    "perturb",
+    "run_evaluation",
+    "strip_metadata",
+    "terminal_progress",
+]
 
 
 # --------------------------------------------------------------------------- manifest
@@ -53,6 +82,9 @@ class ManifestRow:
     generator: str
     path: Path
     source_repo: str = ""
+    notes: str = ""
+    """Free text: source commit and checks on the file (EXIF Make/Model, chunks...); read by
+    :func:`originlens.evaluation.families.family_of`."""
 
     @property
     def source(self) -> str:
@@ -86,116 +118,12 @@ def load_manifest(manifest: str | Path, limit: int | None = None) -> list[Manife
                     generator=(record.get("generator") or "").strip(),
                     path=root / file,
                     source_repo=(record.get("source_repo") or "").strip(),
+                    notes=(record.get("notes") or "").strip(),
                 )
             )
             if limit is not None and len(rows) >= limit:
                 break
     return rows
-
-
-# --------------------------------------------------------------------------- transformations
-
-
-PERTURBATIONS: tuple[str, ...] = ("jpeg75", "jpeg90", "half", "crop50")
-PERTURBATION_HELP = {
-    "jpeg75": "re-encoded as JPEG quality 75",
-    "jpeg90": "re-encoded as JPEG quality 90",
-    "half": "resized to 50% of each side (Lanczos)",
-    "crop50": "centre crop keeping 50% of each side",
-}
-_PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
-RESAVE_JPEG_QUALITY = 95
-"""Quality used when ``half``/``crop50`` re-save a JPEG source as JPEG."""
-
-
-def _png_ready(image: Image.Image) -> Image.Image:
-    """A metadata-free copy of the pixels in a mode PNG can store, mode kept where possible.
-
-    Transparency that lives in ``info`` (palette or colour-key ``tRNS``) is pixel data, not
-    metadata, so such images become ``RGBA``/``LA`` before ``info`` is dropped.
-    """
-    if "transparency" in image.info and image.mode in {"P", "RGB", "L", "1"}:
-        with warnings.catch_warnings():  # "convert to RGBA": what this does
-            warnings.simplefilter("ignore", UserWarning)
-            image = image.convert("LA" if image.mode in {"L", "1"} else "RGBA")
-    elif image.mode == "PA":
-        image = image.convert("RGBA")
-    elif image.mode == "F":
-        image = image.convert("I")
-    elif image.mode not in _PNG_MODES:
-        image = image.convert("RGBA" if "A" in image.mode else "RGB")
-    else:
-        image = image.copy()
-    image.info = {}
-    return image
-
-
-def _png_bytes(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    # Only pixels: no pnginfo, exif, icc_profile or dpi; info was emptied by _png_ready.
-    _png_ready(image).save(out, format="PNG", compress_level=1)
-    return out.getvalue()
-
-
-def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
-    """JPEG has no alpha: transparent pixels keep their underlying colour, as ``convert`` does."""
-    image = _png_ready(image)  # a copy with no info, palette transparency made explicit
-    if image.mode not in {"L", "RGB"}:
-        image = image.convert("L" if image.mode in {"1", "LA", "I", "I;16"} else "RGB")
-    out = io.BytesIO()
-    image.save(out, format="JPEG", quality=quality)
-    return out.getvalue()
-
-
-def strip_metadata(image: Image.Image) -> bytes:
-    """The (first frame's) pixels as a lossless PNG with no metadata at all."""
-    return _png_bytes(image)
-
-
-def _resave(image: Image.Image, source_format: str) -> bytes:
-    """Re-save a geometrically changed image in the source's container family, with no metadata:
-    JPEG sources as JPEG (quality :data:`RESAVE_JPEG_QUALITY`), everything else as lossless PNG.
-    Keeping the container avoids turning camera JPEGs into PNGs (eval README caveat 4)."""
-    if source_format == "image/jpeg":
-        return _jpeg_bytes(image, RESAVE_JPEG_QUALITY)
-    return _png_bytes(image)
-
-
-def perturb(image: Image.Image, name: str, source_format: str) -> bytes:
-    """Apply the named perturbation to the (first frame's) pixels; the result carries no metadata."""
-    if name == "jpeg75":
-        return _jpeg_bytes(image, 75)
-    if name == "jpeg90":
-        return _jpeg_bytes(image, 90)
-    width, height = image.size
-    if name == "half":
-        # Lanczos needs real channels: palette and bilevel images would silently get NEAREST.
-        base = _png_ready(image)
-        if base.mode in {"P", "1"}:
-            base = base.convert("RGB" if base.mode == "P" else "L")
-        return _resave(base.resize((max(1, width // 2), max(1, height // 2)), Image.Resampling.LANCZOS), source_format)
-    if name == "crop50":
-        new_w, new_h = max(1, width // 2), max(1, height // 2)
-        left, top = (width - new_w) // 2, (height - new_h) // 2
-        return _resave(image.crop((left, top, left + new_w, top + new_h)), source_format)
-    raise ValueError(f"unknown perturbation {name!r}; choose from {', '.join(PERTURBATIONS)}")
-
-
-def parse_perturbations(spec: str | Sequence[str] | None) -> tuple[str, ...]:
-    """``"jpeg75,half"`` (or a list) to a checked tuple, in the order given, without repeats."""
-    if not spec:
-        return ()
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
-    names: list[str] = []
-    for item in items:
-        name = item.strip().lower()
-        if not name:
-            continue
-        if name not in PERTURBATIONS:
-            raise ValueError(f"unknown perturbation {name!r}; choose from {', '.join(PERTURBATIONS)}")
-        if name not in names:
-            names.append(name)
-    return tuple(names)
 
 
 # --------------------------------------------------------------------------- results
@@ -247,6 +175,8 @@ class FileResult:
     mime_type: str | None = None
     baseline: Analysis | None = None
     perturbed: dict[str, Analysis] = field(default_factory=dict)
+    video: bool = False
+    """The content is a video: never aligned (left as it is), and skipped by this harness."""
 
 
 @dataclass
@@ -311,6 +241,7 @@ def _analyse_row(
     strip: bool,
     perturbations: Sequence[str],
     max_image_pixels: int,
+    align: str = "none",
 ) -> FileResult:
     if not row.labelled:
         reason = "no label (do not score)" if not row.label else f"unknown label {row.label!r}"
@@ -321,13 +252,22 @@ def _analyse_row(
         return FileResult(row, "error", reason=f"cannot read the file: {type(exc).__name__}: {exc.strerror or exc}")
     mime = sniff_image_type(data[:16])
     if mime is None:
-        return FileResult(row, "skipped", reason="not an accepted image format (e.g. video, XML, HEIC)")
+        from originlens.media.video import SNIFF_BYTES, sniff_video_type  # PyAV loads only when needed
+
+        reason = "not an accepted image format (e.g. video, XML, HEIC)"
+        return FileResult(row, "skipped", reason=reason, video=sniff_video_type(data[:SNIFF_BYTES]) is not None)
     try:
         image = decode_image(data, max_image_pixels)
     except ImageError as exc:
         return FileResult(row, "error", reason=f"the image could not be decoded: {exc}", mime_type=mime)
     result = FileResult(row, "analysed", mime_type=mime)
     try:
+        if align != "none":
+            # Both classes re-encoded identically; the aligned JPEG is what is analysed and perturbed.
+            data = align_image(image, align)
+            mime = "image/jpeg"
+            image = decode_image(data, max_image_pixels)
+            strip = False  # the re-encode kept no metadata: stripping again would only change the container
         perturbed_bytes = {name: perturb(image, name, mime) for name in perturbations}
         if strip:
             stripped = strip_metadata(image)
@@ -370,13 +310,18 @@ def run_evaluation(
     limit: int | None = None,
     max_image_pixels: int | None = None,
     progress: Callable[[int], ProgressCallback] | None = None,
+    align: str = "none",
 ) -> EvaluationRun:
     """Analyse every row of ``manifest``; ``registry`` defaults to the service's own.
 
-    ``progress`` is called once with the number of rows and returns the per-row callback.
+    ``align`` (``jpeg90``, ``half-jpeg90``) re-encodes every image of both classes the same way
+    before the analysis (:func:`~originlens.evaluation.perturbations.align_image`); the
+    perturbations then start from the aligned image. ``progress`` is called once with the
+    number of rows and returns the per-row callback.
     """
     if heuristic not in HEURISTICS:
         raise ValueError(f"unknown heuristic {heuristic!r}; choose one of {', '.join(HEURISTICS)}")
+    align = parse_align(align)
     names = parse_perturbations(perturbations)
     if registry is None or max_image_pixels is None:
         from originlens.settings import Settings
@@ -401,6 +346,7 @@ def run_evaluation(
                 strip=strip_metadata,
                 perturbations=names,
                 max_image_pixels=max_image_pixels,
+                align=align,
             )
         )
         if step:
@@ -413,7 +359,9 @@ def run_evaluation(
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "originlens_version": __version__,
         "heuristic": heuristic,
-        "strip_metadata": strip_metadata,
+        "strip_metadata": strip_metadata or align != "none",
+        "align": align,
+        "align_description": ALIGN_HELP[align],
         "perturbations": list(names),
         "limit": limit,
         "max_image_pixels": max_image_pixels,
