@@ -46,7 +46,7 @@ def build_registry(settings: Settings) -> DetectorRegistry:
         C2PADetector(settings.c2pa_trust_anchors),
         MetadataDetector(),
         WatermarkDetector(),
-        PixelDetector(),
+        PixelDetector(votes=settings.pixel_votes),
         TamperingDetector(),
         NsfwDetector(use_nudenet=settings.nsfw_nudenet),
         MorphingDetector(),

@@ -44,19 +44,20 @@ class Outcome:
 
 def detector_result(prediction: Prediction, detector: Detector) -> dict[str, Any]:
     """A ``results`` entry for ``detector``'s prediction."""
-    return _result_json(prediction, detector.kind, detector.obsolete, detector.relevance, detector.version)
+    return _result_json(prediction, detector)
 
 
-def _result_json(prediction: Prediction, kind: str, obsolete: bool, relevance: float, version: str) -> dict[str, Any]:
+def _result_json(prediction: Prediction, detector: Detector) -> dict[str, Any]:
     details = dict(prediction.details)
     details.setdefault("confidence", round(abs(prediction.artificial - 0.5) * 2, 6))
     return {
         "model": prediction.model,
-        "version": version,
-        "kind": kind,
+        "version": detector.version,
+        "kind": detector.kind,
+        "votes": votes(detector),
         "unknown": prediction.unknown,
-        "obsolete": obsolete,
-        "relevance": relevance,
+        "obsolete": detector.obsolete,
+        "relevance": detector.relevance,
         "elapsed_time": prediction.elapsed_time,
         "classification": [
             {"label": "human", "score": round(prediction.human, 6)},
@@ -64,6 +65,11 @@ def _result_json(prediction: Prediction, kind: str, obsolete: bool, relevance: f
         ],
         "classification_details": details,
     }
+
+
+def votes(detector: Detector) -> bool:
+    """Whether the heuristics count this detector: statistical detectors that are not indicators."""
+    return detector.kind == "statistical" and detector.votes
 
 
 def _predict(detector: Detector, media: MediaInput) -> Prediction:
@@ -101,11 +107,12 @@ def analyse_media(registry: DetectorRegistry, media: MediaInput, options: Collec
             continue
         prediction = _predict(detector, media)
         predictions.append(prediction)
-        results.append(_result_json(prediction, detector.kind, detector.obsolete, detector.relevance, detector.version))
+        results.append(_result_json(prediction, detector))
         scored.append(
             ScoredModel(
                 model=prediction.model,
                 kind=detector.kind,
+                votes=detector.votes,
                 artificial=prediction.artificial,
                 unknown=prediction.unknown,
                 obsolete=detector.obsolete,

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
 
     default_heuristic: str = DEFAULT_HEURISTIC
     c2pa_trust_anchors: str | None = Field(default_factory=_default_trust_list)
+    pixel_votes: bool = False
+    """Let the default ``pixel`` model vote in the heuristics. Off: it is a visible indicator
+    (scores in results, heatmaps and faces) because it has not met the accuracy targets that a
+    vote needs (docs/models/pixel.md has the numbers and the trade-off of turning it on)."""
     disabled_detectors: list[str] = Field(default_factory=list)
     """Names of built-in detectors not to run (e.g. a slow model on a small machine)."""
     extra_detectors: list[str] = Field(default_factory=list)

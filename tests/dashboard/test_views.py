@@ -45,6 +45,17 @@ def test_labels_and_what_decided() -> None:
     assert view.artificial_probability(unknown) is None
 
 
+def test_an_indicator_is_shown_as_not_voting_and_named_when_the_verdict_is_unknown() -> None:
+    indicator = {**_result("pixel", 0.3), "votes": False}
+    provenance = {**_result("c2pa", 0.5, unknown=True), "kind": "provenance", "votes": False}
+    rows = view.model_rows([indicator, provenance])
+    assert rows[0]["kind"] == "indicator, does not vote" and rows[0]["score"] == 0.3
+    assert rows[1]["kind"] == "provenance"
+    unknown = {"classification": "human", "confidence": 0.5, "unknown": True, "evidence": "none"}
+    text = view.decided_by({"verdict": unknown, "results": [indicator, provenance]})["text"]
+    assert "pixel" in text and "does not vote" in text and "c2pa" not in text
+
+
 def test_c2pa_summary_in_plain_words() -> None:
     body = {
         "c2pa": {

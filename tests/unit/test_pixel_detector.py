@@ -177,3 +177,24 @@ def test_camera_photos_of_the_eval_set_are_rarely_flagged(detector: PixelDetecto
         prediction = detector.predict(MediaInput(data=path.read_bytes(), mime_type="image/jpeg"))
         flagged += (not prediction.unknown) and prediction.artificial >= 0.5
     assert flagged <= 0.2 * len(photos)
+
+
+def test_an_indicator_is_shown_but_never_counted_by_a_heuristic() -> None:
+    from originlens.verdicts.policy import ScoredModel, decide
+
+    indicator = ScoredModel("pixel", "statistical", 0.9, False, False, 0.8, votes=False)
+    verdicts, _ = decide([indicator])
+    assert all(v["unknown"] and v["evidence"] == "none" for v in verdicts)
+    voting = ScoredModel("pixel", "statistical", 0.9, False, False, 0.8, votes=True)
+    verdicts, _ = decide([voting])
+    assert all(v["classification"] == "artificial" and v["models"] == ["pixel"] for v in verdicts)
+
+
+def test_the_service_registers_the_pixel_model_as_an_indicator_unless_told_to_vote() -> None:
+    from originlens.container import build_registry
+    from originlens.settings import Settings
+
+    default = build_registry(Settings()).get("pixel")
+    assert default is not None and default.votes is False
+    voting = build_registry(Settings(pixel_votes=True)).get("pixel")
+    assert voting is not None and voting.votes is True

@@ -98,6 +98,10 @@ class Detector(ABC):
     """Obsolete detectors still run and report, but ``AverageExcludeObsolete`` ignores them."""
     relevance: ClassVar[float] = 0.5
     """How much this detector is trusted relative to others, in [0, 1]; ``TopRelevant`` picks the highest."""
+    votes: bool = True
+    """A statistical detector with ``votes = False`` is a visible *indicator*: it runs, reports
+    its score in ``results``, in heatmaps and per face, but no heuristic counts it. Used for a
+    model whose measured quality does not yet earn a vote (see ``docs/models/pixel.md``)."""
     media_types: ClassVar[tuple[str, ...]] = ("image/",)
     """MIME prefixes this detector can judge; others get ``unknown``."""
 

@@ -182,8 +182,12 @@ class PixelDetector(Detector):
     relevance = 0.5
     """Replaced at import time by the head's leave-source-out validation AUC."""
 
-    def __init__(self, encoder_path: Path | None = None, head_path: Path = HEAD_PATH, threads: int = 2) -> None:
+    def __init__(
+        self, encoder_path: Path | None = None, head_path: Path = HEAD_PATH, threads: int = 2, votes: bool = True
+    ) -> None:
+        """``votes=False`` makes it an indicator (see :attr:`Detector.votes`)."""
         super().__init__()
+        self.votes = votes
         self._encoder_path = encoder_path
         self._head_path = head_path
         self._threads = threads

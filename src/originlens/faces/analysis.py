@@ -61,6 +61,8 @@ def analyse_faces(
         for detector in crop_detectors:
             prediction = _safe_predict(detector, media)
             results.append(result_json(prediction, detector))
+            if not detector.votes:  # an indicator: its score is shown, the face's verdict ignores it
+                continue
             scores.append(
                 ModelScore(
                     prediction.model, prediction.artificial, prediction.unknown, detector.obsolete, detector.relevance

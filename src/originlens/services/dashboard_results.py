@@ -163,6 +163,14 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
         reason = verdict.get("reason") or ""
         return {"kind": f"provenance: {by}", "text": f"Decided by {names.get(by, by)}: {reason}".rstrip(": ")}
     if verdict.get("unknown") or evidence == "none":
+        indicators = [r.get("model") for r in _image_results(body) if _is_indicator(r) and not r.get("unknown")]
+        if indicators:
+            return {
+                "kind": "none",
+                "text": "No conclusive provenance and no voting model, so the verdict is unknown. "
+                f"The indicator{'s' if len(indicators) > 1 else ''} {', '.join(map(str, indicators))} "
+                "below gave a score, but does not vote: its accuracy is not yet good enough to decide.",
+            }
         return {"kind": "none", "text": "No detector could judge this file, so the verdict is unknown."}
     models = ", ".join(verdict.get("models") or [])
     heuristic = verdict.get("heuristic", "")
@@ -177,6 +185,16 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _is_indicator(result: dict[str, Any]) -> bool:
+    """A statistical model shown without a vote (``votes: false``)."""
+    return result.get("kind") == "statistical" and result.get("votes") is False
+
+
+def _image_results(body: dict[str, Any]) -> list[dict[str, Any]]:
+    results = body.get("results")
+    return results if isinstance(results, list) else []
+
+
 def model_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each model's artificial score for a bar, or ``None`` with its reason when it could not judge."""
     rows = []
@@ -187,7 +205,7 @@ def model_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "model": result.get("model"),
-                "kind": result.get("kind", ""),
+                "kind": "indicator, does not vote" if _is_indicator(result) else result.get("kind", ""),
                 "unknown": unknown,
                 "score": None if unknown else score,
                 "reason": details.get("reason", ""),

@@ -36,6 +36,8 @@ class ScoredModel:
     unknown: bool
     obsolete: bool
     relevance: float
+    votes: bool = True
+    """False for an indicator: shown, never counted by a heuristic."""
     forces: str | None = None
     reason: str | None = None
 
@@ -43,7 +45,9 @@ class ScoredModel:
 def decide(models: Sequence[ScoredModel]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Return (verdicts of every heuristic over the statistical models, forcing evidence in priority order)."""
     statistical = [
-        ModelScore(m.model, m.artificial, m.unknown, m.obsolete, m.relevance) for m in models if m.kind == "statistical"
+        ModelScore(m.model, m.artificial, m.unknown, m.obsolete, m.relevance)
+        for m in models
+        if m.kind == "statistical" and m.votes
     ]
     verdicts = []
     for verdict in compute_all(statistical):
