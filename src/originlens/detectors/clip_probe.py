@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
-from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
+from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead, relevance_from_head
 from originlens.detectors.weights import ModelFileError, package_file, sha256_file, verified
 from originlens.media.images import flattened_rgb
 
@@ -326,14 +326,6 @@ class ClipProbeDetector(Detector):
         return head.judge(self, p, details)
 
 
-def _relevance_from_head() -> float:
-    try:
-        auc = float(json.loads(HEAD_PATH.read_text(encoding="utf-8"))["validation"]["auc"])
-    except (OSError, KeyError, ValueError, TypeError):
-        return 0.5
-    return round(min(max(auc, 0.0), 1.0), 3)
-
-
-ClipProbeDetector.relevance = _relevance_from_head()
+ClipProbeDetector.relevance = relevance_from_head(HEAD_PATH)
 
 __all__ = ["ClipEncoder", "ClipProbeDetector", "EncoderUnavailable", "ProbeHead", "sha256_file"]

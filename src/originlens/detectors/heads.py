@@ -10,7 +10,9 @@ mapped piecewise-linearly so that the operating threshold ``t`` lands on 0.5
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -109,4 +111,19 @@ class CalibratedLogisticHead:
         return Prediction(model=detector.name, artificial=self.to_score(p), details=details)
 
 
-__all__ = ["CALIBRATION_FIELDS", "CalibratedLogisticHead", "calibrate", "score_with_threshold_at_half"]
+def relevance_from_head(path: Path) -> float:
+    """A detector's ``relevance``: the validation AUC its head JSON records (0.5 when unreadable)."""
+    try:
+        auc = float(json.loads(path.read_text(encoding="utf-8"))["validation"]["auc"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return 0.5
+    return round(min(max(auc, 0.0), 1.0), 3)
+
+
+__all__ = [
+    "CALIBRATION_FIELDS",
+    "CalibratedLogisticHead",
+    "calibrate",
+    "relevance_from_head",
+    "score_with_threshold_at_half",
+]

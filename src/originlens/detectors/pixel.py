@@ -37,7 +37,7 @@ from originlens.detectors.clip_probe import (
     to_rgb,
     upscale_if_small,
 )
-from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
+from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead, relevance_from_head
 
 HEAD_PATH = Path(__file__).with_name("models") / "pixel_head.json"
 NATIVE_CROPS = 3
@@ -241,15 +241,7 @@ class PixelDetector(Detector):
         return head.judge(self, p, details)
 
 
-def _relevance_from_head() -> float:
-    try:
-        auc = float(json.loads(HEAD_PATH.read_text(encoding="utf-8"))["validation"]["auc"])
-    except (OSError, KeyError, ValueError, TypeError):
-        return 0.5
-    return round(min(max(auc, 0.0), 1.0), 3)
-
-
-PixelDetector.relevance = _relevance_from_head()
+PixelDetector.relevance = relevance_from_head(HEAD_PATH)
 
 __all__ = [
     "NATIVE_CROPS",
