@@ -15,6 +15,7 @@ from originlens.services import keys as keys_service
 from originlens.services import mail, passwords
 from originlens.services import users as users_service
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
+from originlens.web.params import IdForm, IdPath, IdQuery, PageQuery
 from originlens.webhooks.signing import generate_secret
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
@@ -82,8 +83,8 @@ async def partner_users(
     session: SessionDep,
     user: UserDep,
     search: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-    edit: int | None = None,
+    page: PageQuery = 1,
+    edit: IdQuery = None,
 ) -> Response:
     found = users_service.search_managed_users(session, user, search=search or None, per_page=25, page=page)
     editing = users_service.get_managed_user(session, user, edit) if edit is not None else None
@@ -101,8 +102,8 @@ def partner_upsert_user(
     name: Annotated[str, Form(max_length=200)],
     email: Annotated[str, Form(max_length=320)],
     heuristic: Annotated[str, Form()],
-    id: Annotated[int | None, Form()] = None,
-    pricing_id: Annotated[int | None, Form()] = None,
+    id: IdForm = None,
+    pricing_id: IdForm = None,
     readonly: Annotated[bool, Form()] = False,
     save_files: Annotated[bool, Form()] = False,
     balance: Annotated[str, Form(max_length=30)] = "",
@@ -127,7 +128,7 @@ def partner_upsert_user(
 
 @router.post("/partner/users/{user_id}/send-email", dependencies=CSRF)
 def partner_send_email(
-    request: Request, user_id: int, session: SessionDep, container: ContainerDep, user: UserDep
+    request: Request, user_id: IdPath, session: SessionDep, container: ContainerDep, user: UserDep
 ) -> Response:
     """The creation e-mail (a new API key and a set-password link), as the API sends it."""
     managed = users_service.get_managed_user(session, user, user_id)

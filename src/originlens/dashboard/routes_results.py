@@ -21,6 +21,7 @@ from originlens.services import dashboard_results as view
 from originlens.services import videos as videos_service
 from originlens.storage.base import BlobNotFoundError, BlobTooLargeError
 from originlens.store.models import Classification, User
+from originlens.web.params import FrameIndexPath, FramesForm, PageQuery
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 CHUNK = 1 << 20
@@ -56,7 +57,7 @@ def upload(
     with_tampering: Annotated[bool, Form()] = False,
     with_nsfw: Annotated[bool, Form()] = False,
     with_morphing: Annotated[bool, Form()] = False,
-    frames: Annotated[int, Form()] = 5,
+    frames: FramesForm = 5,
 ) -> Response:
     """An image or a video (told apart by content): the same services as the API, then the result page."""
     _require_submitter(user)
@@ -140,7 +141,7 @@ def results_list(
     date_to: str | None = Query(None, alias="to"),
     verdict: str = "",
     media: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
 ) -> Response:
     filters = view.ListFilters(
         query=q,
@@ -263,7 +264,7 @@ def result_tampering(identifier: str, session: SessionDep, container: ContainerD
 
 @router.get("/results/{identifier}/frames/{frame_index}.jpg")
 def result_thumbnail(
-    identifier: str, frame_index: int, session: SessionDep, container: ContainerDep, user: UserDep
+    identifier: str, frame_index: FrameIndexPath, session: SessionDep, container: ContainerDep, user: UserDep
 ) -> Response:
     """A frame's thumbnail, decoded from the stored video on first request and then cached."""
     classification, _ = view.find_own(session, user, identifier)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from originlens.api.deps import ContainerDep, SessionDep, UserAnyTermsDep, UserDep
@@ -14,6 +14,7 @@ from originlens.services import passwords as passwords_service
 from originlens.services import users as service
 from originlens.store.models import Pricing, User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
+from originlens.web.params import BalanceForm, IdForm, IdQuery, OptionalPerPageQuery, PageQuery, RequiredIdForm
 from originlens.webhooks.signing import generate_secret
 
 router = APIRouter(prefix="/api", tags=["User", "Partner"])
@@ -92,13 +93,13 @@ def partner_upsert_user(
     name: UserForm,
     email: UserForm,
     heuristic: UserForm,
-    id: Annotated[int | None, Form()] = None,
-    pricing_id: Annotated[int | None, Form()] = None,
+    id: IdForm = None,
+    pricing_id: IdForm = None,
     password: Annotated[str | None, Form()] = None,
     readonly: Annotated[bool | None, Form()] = None,
     newsletter: Annotated[bool | None, Form()] = None,
     save_files: Annotated[bool | None, Form()] = None,
-    balance: Annotated[float | None, Form(ge=0)] = None,
+    balance: BalanceForm = None,
 ) -> dict[str, Any]:
     del password  # accepted for compatibility; originlens authenticates with API keys only
     user = service.upsert_managed_user(
@@ -112,11 +113,11 @@ async def partner_users(
     session: SessionDep,
     partner: UserDep,
     search: str | None = None,
-    pricing_id: int | None = None,
+    pricing_id: IdQuery = None,
     order: str = "id",
     direction: str = "asc",
-    per_page: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: OptionalPerPageQuery = None,
+    page: PageQuery = 1,
 ) -> dict[str, Any]:
     result = service.search_managed_users(
         session,
@@ -146,7 +147,7 @@ async def partner_users(
 
 @router.post("/partner/send_creation_email", summary="E-mail a user a new API key and a dashboard password link")
 def partner_send_creation_email(
-    session: SessionDep, container: ContainerDep, partner: UserDep, id: Annotated[int, Form()]
+    session: SessionDep, container: ContainerDep, partner: UserDep, id: RequiredIdForm
 ) -> dict[str, Any]:
     user = service.get_managed_user(session, partner, id)
     api_key = keys_service.create_key(session, user, container.secret_key)
@@ -171,11 +172,11 @@ def create_user(
     name: UserForm,
     email: UserForm,
     heuristic: Annotated[str, Form()] = DEFAULT_HEURISTIC,
-    pricing_id: Annotated[int | None, Form()] = None,
+    pricing_id: IdForm = None,
     readonly: Annotated[bool | None, Form()] = None,
     newsletter: Annotated[bool | None, Form()] = None,
     save_files: Annotated[bool | None, Form()] = None,
-    balance: Annotated[float | None, Form(ge=0)] = None,
+    balance: BalanceForm = None,
 ) -> dict[str, Any]:
     user = service.upsert_managed_user(
         session,
@@ -192,7 +193,7 @@ def delete_user(
     session: SessionDep,
     container: ContainerDep,
     caller: UserAnyTermsDep,
-    id: Annotated[int | None, Query()] = None,
+    id: IdQuery = None,
 ) -> Response:
     target = caller if id is None or id == caller.id else service.get_managed_user(session, caller, id)
     service.delete_user(session, target, container.blobs)

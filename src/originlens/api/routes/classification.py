@@ -15,6 +15,7 @@ from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
 from originlens.services import classifications as service
 from originlens.store.models import Classification
+from originlens.web.params import PageQuery, PerPageQuery
 
 router = APIRouter(prefix="/api", tags=["Classification"])
 
@@ -146,8 +147,8 @@ async def list_results(
     identifiers: ListIdentifiers = None,
     identifiers_plain: PlainIdentifiers = None,
     ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Response:
     """With ``identifiers[]``: those results, in order. Without: your own, newest first, paginated."""
     public_url = container.settings.public_url

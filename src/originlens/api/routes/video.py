@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
@@ -31,6 +31,7 @@ from originlens.outbound.guard import validate_url
 from originlens.services import classifications as images_service
 from originlens.services import videos as service
 from originlens.storage.base import BlobTooLargeError, StoredBlob
+from originlens.web.params import FramesForm, PageQuery, PerPageQuery
 
 router = APIRouter(prefix="/api", tags=["Video"])
 CHUNK = 1 << 20
@@ -38,7 +39,7 @@ CHUNK = 1 << 20
 
 def video_options(
     options: OptionsDep,
-    frames: Annotated[int, Form()] = 5,
+    frames: FramesForm = 5,
     key_frames: FormBool = False,
     key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
 ) -> service.VideoOptions:
@@ -179,8 +180,8 @@ async def list_video_results(
     identifiers: ListIdentifiers = None,
     identifiers_plain: PlainIdentifiers = None,
     ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Response:
     public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
