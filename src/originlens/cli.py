@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from originlens.errors import FieldValidationError, OriginlensError
 from originlens.services import keys as keys_service
 from originlens.services import users as users_service
 from originlens.settings import Settings
@@ -17,6 +20,7 @@ from originlens.storage import make_blob_store
 from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
 from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
+from originlens.web.params import ID_MAX
 
 app = typer.Typer(help="originlens: is this image made by a person or by generative AI?", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -40,14 +44,24 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 
 
 def _find(session: Session, id_or_email: str) -> User:
-    query = select(User).where(
-        User.id == int(id_or_email) if id_or_email.isdigit() else func.lower(User.email) == id_or_email.lower()
-    )
-    user = session.scalar(query)
+    if id_or_email.isdigit():
+        user = session.get(User, int(id_or_email)) if int(id_or_email) <= ID_MAX else None
+    else:
+        user = users_service.find_by_email(session, id_or_email)
     if user is None:
         typer.echo(f"No user {id_or_email}.", err=True)
         raise typer.Exit(1)
     return user
+
+
+@contextmanager
+def _refusals_as_messages() -> Iterator[None]:
+    """A refused command (a taken or malformed e-mail, ...) prints the service's sentence and exits 1."""
+    try:
+        yield
+    except OriginlensError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
 
 
 def bootstrap_first_user(settings: Settings) -> str | None:
@@ -65,7 +79,7 @@ def bootstrap_first_user(settings: Settings) -> str | None:
                 accept_terms=True,
             )
             return keys_service.create_key(session, user, settings.resolved_secret_key())
-    except IntegrityError:  # another API process starting at the same moment created it
+    except (IntegrityError, FieldValidationError):  # another API process starting at the same moment created it
         return None
 
 
@@ -141,7 +155,7 @@ def users_create(
 ) -> None:
     """Create a user and print its first API key."""
     settings = Settings()
-    with unit_of_work(_sessions(settings)) as session:
+    with _refusals_as_messages(), unit_of_work(_sessions(settings)) as session:
         user = users_service.create_user(
             session,
             users_service.UserFields(
