@@ -207,12 +207,16 @@ def users_set_password(user: str) -> None:
 
 
 @keys_app.command("create")
-def keys_create(user: str) -> None:
+def keys_create(
+    user: str,
+    readonly: Annotated[bool, typer.Option("--readonly", help="A key that can only read (GET).")] = False,
+) -> None:
     """Add an API key to a user (existing keys keep working)."""
     settings = Settings()
     with unit_of_work(_sessions(settings)) as session:
-        key = keys_service.create_key(session, _find(session, user), settings.resolved_secret_key())
-        typer.echo(f"API key (shown only now): {key}")
+        key = keys_service.create_key(session, _find(session, user), settings.resolved_secret_key(), readonly=readonly)
+        kind = "Read-only API key" if readonly else "API key"
+        typer.echo(f"{kind} (shown only now): {key}")
 
 
 @keys_app.command("rotate")

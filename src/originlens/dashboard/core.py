@@ -29,6 +29,7 @@ from originlens.dashboard.security import (
     check_csrf,
 )
 from originlens.errors import FieldValidationError, OriginlensError
+from originlens.services import permissions
 from originlens.storage import StorageFullError
 from originlens.store.models import User
 
@@ -74,14 +75,21 @@ async def dashboard_state(request: Request) -> DashboardSession:
 StateDep = Annotated[DashboardSession, Depends(dashboard_state)]
 
 
+PERSON_PATHS = frozenset({"/dashboard/sign-out", "/dashboard/account/password", "/dashboard/account/terms"})
+"""What a read-only account's person may still do: acts of the person, not changes to data."""
+
+
 async def signed_in_user(request: Request, session: SessionDep, state: StateDep) -> User:
-    """The session's user, if the session is still valid (same session version, password set)."""
+    """The session's user, if the session is still valid (same session version, password set);
+    a read-only account is refused here for anything but reads (``services.permissions``)."""
     if state.user_id is None:
         raise NotSignedInError()
     user = session.get(User, state.user_id)
     if user is None or user.password_hash is None or user.session_version != state.version:
         state.sign_out()
         raise NotSignedInError()
+    if request.url.path not in PERSON_PATHS:
+        permissions.check_method(request.method, readonly=user.readonly)
     return user
 
 

@@ -39,8 +39,6 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
 
 
 def _require_submitter(user: User) -> None:
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
     if user.terms_accepted_at is None:
         raise ForbiddenError("Accept the terms of service first (on the Account page).")
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
-from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.errors import FieldValidationError, NotFoundError
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
@@ -96,7 +96,7 @@ def submit_image_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: OptionsDep,
     ref_id: RefId = None,

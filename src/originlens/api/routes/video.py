@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.api.routes.classification import (
     FormBool,
     ListIdentifiers,
@@ -90,7 +90,7 @@ def submit_video(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     video: Annotated[UploadFile, File(description="Any common video container, at most 5 GB")],
     options: VideoOptionsDep,
     ref_id: RefId = None,
@@ -114,7 +114,7 @@ def submit_video_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: VideoOptionsDep,
     ref_id: RefId = None,
