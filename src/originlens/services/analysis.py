@@ -123,8 +123,7 @@ def _analyse_image(
             heatmap_key, heatmap_note = _make_heatmap(ctx, analysis_id, outcome, decoded)
         tampering_key = _store_tampering_map(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
-        log.exception("analysis %s failed", analysis_id)
-        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc, analysis_id), token)
         return
 
     with unit_of_work(ctx.sessions) as session:
@@ -187,14 +186,19 @@ def _store_tampering_map(ctx: AnalysisContext, analysis_id: int, outcome: Outcom
     return key
 
 
-def unexpected_failure_text(exc: Exception) -> str:
-    """The ``errors`` text for a failure no check foresaw; a full disk is named as such."""
+def unexpected_failure_text(exc: Exception, analysis_id: int) -> str:
+    """The ``errors`` text for a failure no check foresaw: a sentence for the user, while the
+    exception (type, message, traceback) goes to the log with the job id. A full disk is named."""
+    log.error("analysis %s failed unexpectedly", analysis_id, exc_info=exc)
     if isinstance(exc, OSError) and StorageFullError.is_full(exc):
         return (
             f"The results could not be stored ({exc.strerror}): the server's storage is full. "
             "Submit the file again once space has been freed."
         )
-    return f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}."
+    return (
+        "The analysis failed because of an internal error (it was logged for the operator, "
+        "and the credits were refunded). Submit the file again with no_cache=true to retry."
+    )
 
 
 def record_failure(ctx: AnalysisContext, analysis_id: int, message: str, token: str | None) -> None:

@@ -39,6 +39,10 @@ from originlens.verdicts import policy
 
 log = logging.getLogger(__name__)
 
+UNDECODABLE_VIDEO = (
+    "The video could not be decoded: its data is damaged, or it uses a feature the decoder does not support."
+)
+
 FRAME_CHOICES = (5, 10, 30)
 KEY_FRAME_METHODS = ("iframes", "flow", "color")
 ACCEPTED_VIDEO_FORMATS = "MP4/MOV/3GP, WebM/MKV, AVI, MPEG-TS/PS, FLV, ASF/WMV, Ogg, animated WebP"
@@ -146,14 +150,14 @@ def analyse_video(
         with ctx.blobs.local_path(blob_key) as path:
             sampled = sample_video(ctx.registry, path, mime, frames_asked, sampling, limits)
     except VideoError as exc:
-        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}", token)
+        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}.", token)
         return
     except BlobNotFoundError:
         record_failure(ctx, analysis_id, "The stored file is missing; submit it again.", token)
         return
-    except Exception as exc:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
+    except Exception:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
         log.exception("video %s failed to decode", analysis_id)
-        record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}", token)
+        record_failure(ctx, analysis_id, UNDECODABLE_VIDEO, token)
         return
     if not sampled.frames:
         record_failure(ctx, analysis_id, "No frame of the video could be decoded.", token)
@@ -186,8 +190,7 @@ def analyse_video(
             ctx.registry, sampled, asked, frames_asked=frames_asked, on_frame=record_progress
         )
     except Exception as exc:
-        log.exception("video %s failed", analysis_id)
-        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc, analysis_id), token)
         return
     if outcome is None:
         return
