@@ -16,7 +16,8 @@ ID_MAX = 2**31 - 1
 PAGE_MAX = 1_000_000
 """Far beyond any real list, small enough that ``page * per_page`` stays an ordinary offset."""
 PER_PAGE_MAX = 100
-FRAME_INDEX_MAX = 10_000
+FRAME_INDEX_MAX = ID_MAX
+"""A frame number: a three-hour video at 60 fps has 648,000."""
 FRAMES_MAX = 1_000
 BALANCE_MAX = 1e12
 """Credits: far beyond any plan, and finite (``inf`` cannot be written as JSON)."""
