@@ -35,6 +35,7 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
         request, "upload.html", user=user, frames=videos_service.FRAME_CHOICES,
         max_image_mb=settings.max_upload_bytes // (1024 * 1024),
         max_video_mb=settings.max_video_upload_bytes // (1024 * 1024),
+        heatmap_available=any(d.kind == "statistical" for d in container.registry),
     )  # fmt: skip
 
 

@@ -141,6 +141,8 @@ def _analyse_image(
         notes = [*outcome.notes, *([heatmap_note] if heatmap_note else [])]
         if notes:
             analysis.notes = [*analysis.notes, *notes]
+        if heatmap_note:
+            _refund_option(session, analysis)
         finish_done(session, ctx, analysis)
 
 
@@ -158,7 +160,10 @@ def _make_heatmap(
     """Build, store and summarise the heatmap; returns (PNG blob key, note when none was made)."""
     made = heatmap.build(list(ctx.registry), image)
     if made is None:
-        return None, "with_heatmap: no statistical detector could judge this image, so no heatmap was made."
+        return None, (
+            "with_heatmap: no statistical detector could judge this image, so no heatmap was made "
+            "and the option's credit was refunded."
+        )
     key = f"heatmaps/{analysis_id:012d}.png"
     ctx.blobs.put(key, heatmap.render_png(made, image))
     ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
@@ -209,6 +214,19 @@ def record_failure(ctx: AnalysisContext, analysis_id: int, message: str, token: 
         if analysis is not None:
             _finish_errored(session, analysis, message)
             _after_finish(session, ctx, analysis)
+
+
+def _refund_option(session: Session, analysis: Analysis) -> None:
+    """Give back one option's credit to each submission charged for an option that produced nothing."""
+    for classification in session.scalars(
+        select(Classification).where(Classification.analysis_id == analysis.id)
+    ).unique():
+        user = session.get(User, classification.user_id)
+        if user is None or not classification.credits_charged:
+            continue
+        amount = min(users_service.option_cost(user), classification.credits_charged)
+        users_service.refund(user, amount)
+        classification.credits_charged -= amount
 
 
 def _finish_errored(session: Session, analysis: Analysis, message: str) -> None:

@@ -248,6 +248,11 @@ def analysis_cost(user: User, options: dict[str, Any]) -> float:
     return plan.image_cost + plan.option_cost * extras
 
 
+def option_cost(user: User) -> float:
+    """What one extra analysis (``with_heatmap``, ...) costs this user."""
+    return user.pricing.option_cost if user.pricing is not None else 0.0
+
+
 def check_affordable(user: User, amount: float) -> None:
     """Refuse early (no lock taken) when the balance clearly cannot pay; :func:`charge` decides."""
     if amount > 0 and user.balance is not None and user.balance < amount:

@@ -39,6 +39,7 @@ from originlens.verdicts import policy
 
 log = logging.getLogger(__name__)
 
+VIDEO_HEATMAP_NOTE = "with_heatmap: videos get no heatmap, so the option was not charged."
 UNDECODABLE_VIDEO = (
     "The video could not be decoded: its data is damaged, or it uses a feature the decoder does not support."
 )
@@ -98,7 +99,8 @@ def submit_video(
     cached = analysis is not None
     charged = 0.0
     if analysis is None:
-        charged = options.frames * users_service.analysis_cost(user, options.as_dict())
+        # No per-frame heatmap is made for videos, so ``with_heatmap`` is not charged (and says so).
+        charged = options.frames * users_service.analysis_cost(user, {**options.as_dict(), "with_heatmap": False})
         users_service.charge(user, charged)
         analysis = Analysis(
             user_id=user.id,
@@ -109,6 +111,7 @@ def submit_video(
             blob_key=blob_key,
             options=options.as_dict(),
             frames_done=0,
+            notes=[VIDEO_HEATMAP_NOTE] if options.with_heatmap else [],
         )
         session.add(analysis)
         session.flush()
