@@ -94,9 +94,9 @@ def serve(
 
     from originlens.api.app import create_app
 
-    settings = Settings()
+    settings = Settings().serving_at(host, port)
     key = bootstrap_first_user(settings)
-    base = f"http://{host}:{port}"
+    base = settings.public_url
     typer.echo(f"originlens on {base} (data in {settings.data_dir.resolve()})")
     if key:
         typer.echo("\nFirst start: created the operator account. Its API key, shown only now:\n")
