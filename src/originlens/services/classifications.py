@@ -339,7 +339,7 @@ def build_response(
         "c2pa": analysis.c2pa,
         "has_heatmap": analysis.heatmap_blob_key is not None,
         "force_classification": forced_label,
-        "verdicts": analysis.verdicts or [],
+        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
         "results": analysis.results or [],
         "details": face_details(analysis.details or [], user.heuristic),
         "has_tampering_map": analysis.tampering_blob_key is not None,
@@ -375,13 +375,22 @@ def face_details(details: list[dict[str, Any]], heuristic: str) -> list[dict[str
     return shown
 
 
+def shown_verdicts(analysis: Analysis, options: dict[str, Any], forced_label: str | None) -> list[dict[str, Any]]:
+    """Every heuristic's verdict, each forced (and saying so) when provenance or the override decides."""
+    forcing = (analysis.forced_by or {}).get("evidence", [])
+    return policy.shown_verdicts(
+        analysis.verdicts or [],
+        forcing,
+        prevent_c2pa_forces=bool(options.get("prevent_c2pa_forces")),
+        override=forced_label,
+    )
+
+
 def select_verdict(
     analysis: Analysis, heuristic: str, options: dict[str, Any], forced_label: str | None
 ) -> dict[str, Any] | None:
-    """The user's verdict under the evidence policy (``originlens.verdicts.policy``).
-
-    ``verdicts`` always keep the detectors' own view; only ``verdict`` is forced, and says why.
-    """
+    """The user's verdict under the evidence policy (``originlens.verdicts.policy``): its
+    heuristic's entry of :func:`shown_verdicts`."""
     if analysis.state != "done":
         return None
     forcing = (analysis.forced_by or {}).get("evidence", [])

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
 from originlens.media.video import VideoError, VideoLimits, sniff_video_type
-from originlens.pipeline import analyse_video_frames, force_video_verdict, sample_video
+from originlens.pipeline import analyse_video_frames, sample_video
 from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.classifications import (
@@ -31,6 +31,8 @@ from originlens.services.classifications import (
     face_details,
     find_cached,
     record_submission,
+    select_verdict,
+    shown_verdicts,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
 from originlens.store.db import after_commit, unit_of_work
@@ -245,7 +247,7 @@ def build_video_response(
             "timestamp": frame["timestamp"],
             "status": "done",
             "results": frame["results"],
-            "verdicts": frame["verdicts"],
+            "verdicts": policy.shown_verdicts(frame["verdicts"], frame["forcing"]),
             "details": face_details(frame.get("details") or [], user.heuristic),
         }
         if verdict is not None:
@@ -263,7 +265,7 @@ def build_video_response(
         "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
         "c2pa": analysis.c2pa,
         "force_classification": forced_label,
-        "verdicts": analysis.verdicts or [],
+        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
         "results": {"images": images, "audios": []},
         "frames_done": analysis.frames_done or 0,
         "frames_total": analysis.frames_total,
@@ -277,18 +279,6 @@ def build_video_response(
     if classification.options.get("with_nsfw"):
         body["is_nsfw"] = analysis.is_nsfw
     if analysis.state == "done" and analysis.verdicts:
-        verdict = dict(next((v for v in analysis.verdicts if v["heuristic"] == user.heuristic), analysis.verdicts[0]))
-        forcing = (analysis.forced_by or {}).get("evidence", [])
-        if forced_label:
-            verdict.update(
-                classification=forced_label,
-                confidence=1.0,
-                evidence="override",
-                reason="the user overrode the classification of this video",
-            )
-        else:  # a valid C2PA AI assertion on the container decides, as for images
-            verdict = force_video_verdict(
-                verdict, forcing, prevent_c2pa_forces=bool(classification.options.get("prevent_c2pa_forces"))
-            )
+        verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
         body["verdict"] = verdict
     return body
