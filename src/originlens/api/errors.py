@@ -101,4 +101,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Error"
-        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code)
+        # keep the exception's headers: a 405 says which methods the path answers (``Allow``)
+        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
+from originlens.api import schemas
 from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.errors import FieldValidationError, NotFoundError
 from originlens.outbound.fetch import fetch_media
@@ -17,7 +18,7 @@ from originlens.services import classifications as service
 from originlens.store.models import Classification
 from originlens.web.params import PageQuery, PerPageQuery
 
-router = APIRouter(prefix="/api", tags=["Classification"])
+router = APIRouter(prefix="/api", tags=["Classification"], responses=schemas.KEYED)
 
 FormBool = Annotated[bool, Form()]
 
@@ -66,7 +67,7 @@ def _json(body: Any, status_code: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type="application/json")
 
 
-@router.post("/classification", summary="Classify an image (file upload)")
+@router.post("/classification", summary="Classify an image (file upload)", **schemas.submitted())
 def submit_image(
     request: Request,
     session: SessionDep,
@@ -91,7 +92,7 @@ def submit_image(
     return _identifier_response(request, classification)
 
 
-@router.post("/image_fromurl", summary="Classify an image from a URL")
+@router.post("/image_fromurl", summary="Classify an image from a URL", **schemas.submitted())
 def submit_image_from_url(
     request: Request,
     session: SessionDep,
@@ -127,7 +128,11 @@ def submit_image_from_url(
 # identifAI serves every image read under a second, ``_image`` path: one handler, two routes.
 
 
-@router.get("/classification/{identifier}", summary="Get single image classification result")
+@router.get(
+    "/classification/{identifier}",
+    summary="Get single image classification result",
+    **schemas.ok(schemas.ImageResponse, 404),
+)
 @router.get("/classification_image/{identifier}", include_in_schema=False)
 async def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _json(service.render_one(session, user, identifier, container.settings.public_url))
@@ -137,7 +142,11 @@ ListIdentifiers = Annotated[list[str] | None, Query(alias="identifiers[]", max_l
 PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
 
 
-@router.get("/classifications", summary="Get several image results, or list your own")
+@router.get(
+    "/classifications",
+    summary="Get several image results, or list your own",
+    **schemas.ok(list[schemas.ImageResponse] | schemas.ImagePage),
+)
 @router.get("/classifications_image", include_in_schema=False)
 async def list_results(
     request: Request,
@@ -179,7 +188,7 @@ def paginator(request: Request, data: list[Any], page: int, per_page: int, total
 HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]
 
 
-@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
+@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)", **schemas.image_map())
 @router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
 async def get_heatmap(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
@@ -199,7 +208,7 @@ def _map_response(container: Any, key: str | None, fmt: str, missing: str) -> Re
     return Response(container.blobs.get(key), media_type="image/png")
 
 
-@router.get("/classification/tampering/{identifier}", summary="Get an image tampering map (PNG)")
+@router.get("/classification/tampering/{identifier}", summary="Get an image tampering map (PNG)", **schemas.image_map())
 @router.get("/classification_image/tampering/{identifier}", include_in_schema=False)
 async def get_tampering_map(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
@@ -214,7 +223,11 @@ class OverrideRequest(BaseModel):
     classification: Literal["human", "artificial"]
 
 
-@router.post("/classification/{hash}/override", summary="Override image classification")
+@router.post(
+    "/classification/{hash}/override",
+    summary="Override image classification",
+    **schemas.ok(schemas.OverrideResponse, 404),
+)
 def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = service.override(session, user, hash.lower(), body.classification, "image")
     return {"classification": row.classification, "type": "image", "hash": row.sha256}

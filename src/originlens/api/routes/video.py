@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from originlens.api import schemas
 from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.api.routes.classification import (
     FormBool,
@@ -33,7 +34,7 @@ from originlens.services import videos as service
 from originlens.storage.base import BlobTooLargeError, StoredBlob
 from originlens.web.params import FramesForm, PageQuery, PerPageQuery
 
-router = APIRouter(prefix="/api", tags=["Video"])
+router = APIRouter(prefix="/api", tags=["Video"], responses=schemas.KEYED)
 CHUNK = 1 << 20
 
 
@@ -85,7 +86,7 @@ def _submit(
         raise
 
 
-@router.post("/classification_video", summary="Classify a video (file upload)")
+@router.post("/classification_video", summary="Classify a video (file upload)", **schemas.submitted())
 def submit_video(
     request: Request,
     session: SessionDep,
@@ -109,7 +110,7 @@ def submit_video(
     return _identifier_response(request, classification)
 
 
-@router.post("/video_fromurl", summary="Classify a video from a URL")
+@router.post("/video_fromurl", summary="Classify a video from a URL", **schemas.submitted())
 def submit_video_from_url(
     request: Request,
     session: SessionDep,
@@ -165,13 +166,21 @@ def _split_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
     return head[:SNIFF_BYTES], rest()
 
 
-@router.get("/classification_video/{identifier}", summary="Get single video classification result")
+@router.get(
+    "/classification_video/{identifier}",
+    summary="Get single video classification result",
+    **schemas.ok(schemas.VideoResponse, 404),
+)
 async def get_video_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     classification, forced = images_service.get_with_override(session, user, identifier, "video")
     return _json(service.build_video_response(classification, user, forced, container.settings.public_url))
 
 
-@router.get("/classifications_video", summary="Get several video results, or list your own")
+@router.get(
+    "/classifications_video",
+    summary="Get several video results, or list your own",
+    **schemas.ok(list[schemas.VideoResponse] | schemas.VideoPage),
+)
 async def list_video_results(
     request: Request,
     session: SessionDep,
@@ -195,7 +204,11 @@ async def list_video_results(
     return _json(data if ids else paginator(request, data, page, per_page, total))
 
 
-@router.post("/classification_video/{hash}/override", summary="Override video classification")
+@router.post(
+    "/classification_video/{hash}/override",
+    summary="Override video classification",
+    **schemas.ok(schemas.OverrideResponse, 404),
+)
 def override_video(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = images_service.override(session, user, hash.lower(), body.classification, "video")
     return {"classification": row.classification, "type": "video", "hash": row.sha256}
