@@ -201,6 +201,11 @@ def users_set_password(user: str) -> None:
     from originlens.services import passwords
 
     settings = Settings()
+    key = bootstrap_first_user(settings)  # before the first ``serve`` too: the operator exists from here on
+    if key:
+        typer.echo(
+            f"First use: created the operator account (operator@localhost). Its API key, shown only now:\n\n    {key}\n"
+        )
     with unit_of_work(_sessions(settings)) as session:
         link = passwords.issue_password_link(session, _find(session, user), settings.public_url)
         typer.echo(f"Open this link to set the password (once, within 72 hours):\n\n    {link}\n")

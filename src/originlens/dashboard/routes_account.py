@@ -3,7 +3,7 @@ partner pages (their users and the pricing plans)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
@@ -14,6 +14,7 @@ from originlens.errors import FieldValidationError
 from originlens.services import keys as keys_service
 from originlens.services import mail, passwords
 from originlens.services import users as users_service
+from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
 from originlens.web.params import IdForm, IdPath, IdQuery, PageQuery
 from originlens.webhooks.signing import generate_secret
@@ -21,18 +22,24 @@ from originlens.webhooks.signing import generate_secret
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 
 
-@router.get("/account")
-async def account(request: Request, session: SessionDep, user: UserDep) -> Response:
+def _account_page(request: Request, session: Any, container: Any, user: User, new_key: str | None) -> Response:
     keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
-    return render(request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=None)
+    pixel_models = [d.name for d in container.registry if d.kind == "statistical"]
+    return render(
+        request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key, pixel_models=pixel_models
+    )
+
+
+@router.get("/account")
+async def account(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _account_page(request, session, container, user, None)
 
 
 @router.post("/account/keys/rotate", dependencies=CSRF)
 def rotate_keys(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     """Revoke every key and show the new one on this response only (it is never stored in clear)."""
     new_key = keys_service.rotate_keys(session, user, container.secret_key)
-    keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
-    return render(request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key)
+    return _account_page(request, session, container, user, new_key)
 
 
 @router.post("/account/webhook-secret", dependencies=CSRF)
