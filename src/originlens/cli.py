@@ -16,7 +16,6 @@ from originlens.errors import FieldValidationError, OriginlensError
 from originlens.services import keys as keys_service
 from originlens.services import users as users_service
 from originlens.settings import Settings
-from originlens.storage import make_blob_store
 from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
 from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
@@ -191,6 +190,8 @@ def users_delete(user: str, yes: Annotated[bool, typer.Option("--yes")] = False)
         row = _find(session, user)
         if not yes:
             typer.confirm(f"Delete user {row.id} <{row.email}> and all its data?", abort=True)
+        from originlens.container import make_blob_store
+
         users_service.delete_user(session, row, make_blob_store(settings.resolved_storage_url))
         typer.echo(f"user {row.id} deleted")
 
