@@ -23,10 +23,11 @@ from originlens.jobs import JobQueue
 from originlens.jobs.celery_queue import CeleryQueue
 from originlens.jobs.inprocess import InProcessQueue
 from originlens.outbound.guard import AddressPolicy
-from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
-from originlens.services.classifications import SubmitContext
+from originlens.services.analysis import analyse, recover_unfinished
 from originlens.services.job_leases import JobSweeper, SweepSettings, release_dead_claims
 from originlens.services.mail import SmtpSettings
+from originlens.services.outcomes import AnalysisContext
+from originlens.services.submissions import SubmitContext
 from originlens.services.users import ensure_default_pricing
 from originlens.services.webhook_dispatch import WebhookDispatcher, WebhookSettings
 from originlens.settings import Settings

@@ -19,6 +19,7 @@ from originlens.media.video import SNIFF_BYTES
 from originlens.services import classifications as images_service
 from originlens.services import dashboard_results as view
 from originlens.services import videos as videos_service
+from originlens.services.submissions import SubmitOptions
 from originlens.storage.base import BlobNotFoundError, BlobTooLargeError
 from originlens.store.models import Classification, User
 from originlens.web.params import FrameIndexPath, FramesForm, PageQuery
@@ -60,7 +61,7 @@ def upload(
 ) -> Response:
     """An image or a video (told apart by content): the same services as the API, then the result page."""
     _require_submitter(user)
-    options = images_service.SubmitOptions(
+    options = SubmitOptions(
         with_heatmap=with_heatmap, with_tampering=with_tampering, with_nsfw=with_nsfw, with_morphing=with_morphing
     )
     head = file.file.read(SNIFF_BYTES)
@@ -87,7 +88,7 @@ def _submit_video(
     file: UploadFile,
     head: bytes,
     name: str,
-    options: images_service.SubmitOptions,
+    options: SubmitOptions,
     frames: int,
     ref_id: str | None,
 ) -> Classification:

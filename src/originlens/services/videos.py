@@ -24,7 +24,8 @@ from originlens.media.video import VideoError, VideoLimits, sniff_video_type
 from originlens.pipeline import analyse_video_frames, sample_video
 from originlens.services import job_leases
 from originlens.services import users as users_service
-from originlens.services.classifications import (
+from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
+from originlens.services.submissions import (
     CACHE_OPTION_FIELDS,
     SubmitContext,
     SubmitOptions,
@@ -131,7 +132,12 @@ def submit_video(
 
 
 def analyse_video(
-    ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str, token: str | None
+    ctx: AnalysisContext,
+    analysis_id: int,
+    blob_key: str | None,
+    options: dict[str, Any],
+    mime: str,
+    token: str | None,
 ) -> None:
     """Sample the frames, analyse each like an image (recording progress), then the verdicts.
 
@@ -140,8 +146,6 @@ def analyse_video(
     ``AnalysisContext``; failures end as ``errored`` with a readable text and a refund
     (``analysis.record_failure``).
     """
-    from originlens.services.analysis import finish_done, record_failure, unexpected_failure_text
-
     frames_asked = int(options.get("frames") or 5)
     sampling = str(options.get("key_frames_method") or "iframes") if options.get("key_frames") else "even"
     asked = [name for name in ("with_tampering", "with_nsfw", "with_morphing") if options.get(name)]

@@ -15,6 +15,8 @@ from originlens.errors import FieldValidationError, NotFoundError
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
 from originlens.services import classifications as service
+from originlens.services import results
+from originlens.services.submissions import SubmitOptions
 from originlens.store.models import Classification
 from originlens.web.params import PageQuery, PerPageQuery
 
@@ -30,9 +32,9 @@ def submit_options(
     with_nsfw: FormBool = False,
     no_cache: FormBool = False,
     prevent_c2pa_forces: FormBool = False,
-) -> service.SubmitOptions:
+) -> SubmitOptions:
     """The analysis options every submit endpoint takes (images and videos)."""
-    return service.SubmitOptions(
+    return SubmitOptions(
         with_morphing=with_morphing,
         with_tampering=with_tampering,
         with_heatmap=with_heatmap,
@@ -42,7 +44,7 @@ def submit_options(
     )
 
 
-OptionsDep = Annotated[service.SubmitOptions, Depends(submit_options)]
+OptionsDep = Annotated[SubmitOptions, Depends(submit_options)]
 RefId = Annotated[str | None, Form(max_length=255)]
 WebhookUrl = Annotated[str | None, Form(max_length=2000)]
 
@@ -163,9 +165,9 @@ async def list_results(
     public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
     if ids:
-        return _json(service.render(session, user, service.get_many(session, user, ids), public_url))
+        return _json(results.render(session, user, service.get_many(session, user, ids), public_url))
     rows, total = service.list_own(session, user, ref_id=ref_id, page=page, per_page=per_page)
-    return _json(paginator(request, service.render(session, user, rows, public_url), page, per_page, total))
+    return _json(paginator(request, results.render(session, user, rows, public_url), page, per_page, total))
 
 
 def paginator(request: Request, data: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:

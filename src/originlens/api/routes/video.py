@@ -30,6 +30,7 @@ from originlens.media.video import SNIFF_BYTES
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import validate_url
 from originlens.services import classifications as images_service
+from originlens.services import results
 from originlens.services import videos as service
 from originlens.storage.base import BlobTooLargeError, StoredBlob
 from originlens.web.params import FramesForm, PageQuery, PerPageQuery
@@ -200,7 +201,7 @@ async def list_video_results(
         rows, total = images_service.list_own(
             session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="video"
         )
-    data = images_service.render(session, user, rows, public_url)
+    data = results.render(session, user, rows, public_url)
     return _json(data if ids else paginator(request, data, page, per_page, total))
 
 
