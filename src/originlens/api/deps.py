@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,37 +13,10 @@ from originlens.container import Container
 from originlens.errors import ForbiddenError, UnauthorizedError
 from originlens.services import keys as keys_service
 from originlens.services import permissions
-from originlens.store.db import commit, rollback
 from originlens.store.models import User
+from originlens.web.deps import ContainerDep, SessionDep
 
-
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request owns the transaction: commit when the handler returns, before the response.
-
-    Async so that it costs no threadpool hop: opening a session does no I/O, and the
-    commit of a short transaction is quick. Handlers that do slow work (reading uploads,
-    fetching URLs, writing blobs) are sync and run in the threadpool; read handlers are
-    async and do their few indexed queries inline.
-    """
-    container: Container = request.app.state.container
-    session = container.sessions()
-    try:
-        yield session
-        commit(session)
-    except BaseException:
-        rollback(session)
-        raise
-    finally:
-        session.close()
-
-
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ContainerDep = Annotated[Container, Depends(get_container)]
+__all__ = ["ContainerDep", "SessionDep", "UserAnyTermsDep", "UserDep"]
 
 
 def _authenticate(request: Request, session: Session, require_terms: bool) -> User:

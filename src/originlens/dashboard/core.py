@@ -15,8 +15,6 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from originlens.api.deps import SessionDep
-from originlens.api.errors import _STATUS
 from originlens.container import Container
 from originlens.dashboard.security import (
     CSRF_FIELD,
@@ -32,6 +30,8 @@ from originlens.errors import FieldValidationError, OriginlensError
 from originlens.services import permissions
 from originlens.storage import StorageFullError
 from originlens.store.models import User
+from originlens.web.deps import SessionDep
+from originlens.web.status import status_of
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -138,10 +138,6 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") or request.url.path.endswith("/status")
 
 
-def _status_of(exc: OriginlensError) -> int:
-    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-
-
 def error_response(request: Request, exc: Exception) -> Response:
     """Every dashboard error becomes a response here: a page, a redirect, or JSON."""
     if isinstance(exc, NotSignedInError):
@@ -154,7 +150,7 @@ def error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, CsrfError):
         status, message = 403, "This form has expired or did not come from this site. Reload the page and try again."
     elif isinstance(exc, OriginlensError):
-        status, message = _status_of(exc), exc.message
+        status, message = status_of(exc), exc.message
     elif isinstance(exc, StorageFullError):
         status, message = 507, "The server's storage is full; nothing was recorded or charged. Try again later."
     elif isinstance(exc, RequestValidationError):

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep
 from originlens.dashboard.core import CSRF, DashboardRoute, StateDep, UserDep, redirect, render
 from originlens.errors import FieldValidationError
 from originlens.services import keys as keys_service
@@ -16,6 +15,7 @@ from originlens.services import mail, passwords
 from originlens.services import users as users_service
 from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
+from originlens.web.deps import ContainerDep, SessionDep
 from originlens.web.params import IdForm, IdPath, IdQuery, PageQuery
 from originlens.webhooks.signing import generate_secret
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep
 from originlens.dashboard.core import CSRF, DashboardRoute, UserDep, redirect, render, wants_json
 from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError, PayloadTooLargeError
 from originlens.media.images import sniff_image_type
@@ -22,6 +21,7 @@ from originlens.services import videos as videos_service
 from originlens.services.submissions import SubmitOptions
 from originlens.storage.base import BlobNotFoundError, BlobTooLargeError
 from originlens.store.models import Classification, User
+from originlens.web.deps import ContainerDep, SessionDep
 from originlens.web.params import FrameIndexPath, FramesForm, PageQuery
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
