@@ -98,3 +98,18 @@ def test_a_readonly_account_on_the_dashboard_reads_but_changes_nothing(server: R
     assert rotate.status_code == secret.status_code == heuristic.status_code == 403
     assert "read-only" in rotate.text
     assert results.status_code == 200 and signed_out.status_code == 303
+
+
+def test_an_account_hands_out_a_readonly_key_from_the_dashboard(server: RunningServer) -> None:
+    user, full = make_user(server)
+    set_password(server, user["id"])
+    with sign_in(server, user["email"]) as client:
+        page = client.post("/dashboard/account/keys/readonly", data={"csrf_token": page_csrf(client)})
+    found = re.search(r'id="new-key" class="mono" readonly value="(ol_[^"]+)"', page.text)
+    assert page.status_code == 200 and found and "read-only API key" in page.text
+    with server.client(found.group(1)) as client:
+        assert client.get("/api/user/credits").status_code == 200
+        refused = client.post("/api/user/webhook_secret")
+    assert refused.status_code == 403 and "read-only" in refused.json()["message"]
+    with server.client(full) as client:
+        assert client.post("/api/user/webhook_secret").status_code == 200  # the full key still may

@@ -22,12 +22,15 @@ from originlens.webhooks.signing import generate_secret
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 
 
-def _account_page(request: Request, session: Any, container: Any, user: User, new_key: str | None) -> Response:
+def _account_page(
+    request: Request, session: Any, container: Any, user: User, new_key: str | None, new_key_readonly: bool = False
+) -> Response:
     keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
     pixel_models = [d.name for d in container.registry if d.kind == "statistical"]
     return render(
-        request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key, pixel_models=pixel_models
-    )
+        request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key,
+        new_key_readonly=new_key_readonly, pixel_models=pixel_models,
+    )  # fmt: skip
 
 
 @router.get("/account")
@@ -40,6 +43,13 @@ def rotate_keys(request: Request, session: SessionDep, container: ContainerDep, 
     """Revoke every key and show the new one on this response only (it is never stored in clear)."""
     new_key = keys_service.rotate_keys(session, user, container.secret_key)
     return _account_page(request, session, container, user, new_key)
+
+
+@router.post("/account/keys/readonly", dependencies=CSRF)
+def create_readonly_key(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    """A key that can only read (``services.permissions``), shown once; the other keys keep working."""
+    new_key = keys_service.create_key(session, user, container.secret_key, readonly=True)
+    return _account_page(request, session, container, user, new_key, new_key_readonly=True)
 
 
 @router.post("/account/webhook-secret", dependencies=CSRF)
