@@ -46,3 +46,23 @@ def test_the_worker_decodes_to_the_same_limit() -> None:
     assert check_image_header(data, 100_000_000) is not None
     with pytest.raises(ImageTooLargeError, match="at most 99,999,999 pixels"):
         decode_image(data, 99_999_999)
+
+
+def test_an_animated_webp_bomb_is_refused_from_its_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Pillow's own guard is off, so the video reader must check the canvas before decoding."""
+    import io
+    import time
+
+    from PIL import Image
+
+    from originlens.media.video import VideoTooLargeError, probe
+
+    frames = [Image.new("RGB", (9000, 9000), (i * 90, 0, 0)) for i in range(2)]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:], quality=1, duration=100)
+    path = tmp_path / "bomb.webp"
+    path.write_bytes(out.getvalue())
+    started = time.monotonic()
+    with pytest.raises(VideoTooLargeError, match="9000x9000"):
+        probe(path)
+    assert time.monotonic() - started < 0.5  # nothing was decoded

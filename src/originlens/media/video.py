@@ -602,10 +602,14 @@ class _WebPSource:
         self.limits, self.clock, self.stats = limits, clock, stats
         try:
             self.image = Image.open(path)
-            self.image.load()
         except Exception as exc:
             raise CorruptVideoError("the animated WebP cannot be read (its data is damaged)") from exc
-        _check_size(self.image.width, self.image.height, limits)
+        _check_size(self.image.width, self.image.height, limits)  # from the header, before any decoding
+        try:
+            self.image.load()
+        except Exception as exc:
+            self.image.close()
+            raise CorruptVideoError("the animated WebP cannot be read (its data is damaged)") from exc
         self.n = int(getattr(self.image, "n_frames", 1))
         if self.n < 2:
             self.close()
