@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from originlens.store.models import Analysis
 from tests.api.test_failure_texts import INTERNALS
-from tests.conftest import SHARED, start_server
+from tests.conftest import SHARED, make_user, start_server
 from tests.dashboard.conftest import db_session, page_csrf, set_password, sign_in
 from tests.support.fuzz_corpus import corpus
 
@@ -62,8 +62,6 @@ def test_malformed_uploads_never_break_the_server(tmp_path: Path) -> None:
         inputs += [(p.name, p.read_bytes()) for p in sorted(ADVERSARIAL.iterdir()) if p.suffix not in (".py", ".md")]
     server = start_server(tmp_path / "fuzz", video_decode_deadline_s=20.0)
     try:
-        from tests.conftest import make_user
-
         user, key = make_user(server)
         set_password(server, user["id"])
         failures: list[str] = []
