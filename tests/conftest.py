@@ -122,8 +122,11 @@ class ApiServer(Protocol):
 
 
 def make_user(server: ApiServer, **fields: Any) -> tuple[dict[str, Any], str]:
-    """Create a user through the public API (as the operator partner); returns (user, key)."""
+    """Create a user through the public API (as the operator partner), terms accepted; returns
+    (user, key). A ``readonly`` user accepts the terms before its partner makes it read-only
+    (a read-only key cannot accept them)."""
     n = next(_counter)
+    readonly = bool(fields.pop("readonly", False))
     form = {"name": f"User {n}", "email": f"user{n}-{os.getpid()}@example.org", "heuristic": "Average"}
     form.update({k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items()})
     with server.client(server.operator_key) as client:
@@ -132,6 +135,12 @@ def make_user(server: ApiServer, **fields: Any) -> tuple[dict[str, Any], str]:
         body = response.json()
     with server.client(body["api_key"]) as client:
         assert client.post("/api/user/accept_terms").status_code == 200
+    if readonly:
+        with server.client(server.operator_key) as client:
+            update = {**form, "id": str(body["data"]["id"]), "readonly": "true"}
+            response = client.post("/api/partner/user", data=update)
+            assert response.status_code == 200, response.text
+            body["data"] = response.json()["data"]
     return body["data"], body["api_key"]
 
 

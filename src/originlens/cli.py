@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from originlens.errors import FieldValidationError, OriginlensError
 from originlens.services import keys as keys_service
 from originlens.services import users as users_service
 from originlens.settings import Settings
-from originlens.storage import make_blob_store
 from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
 from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
+from originlens.web.params import ID_MAX
 
 app = typer.Typer(help="originlens: is this image made by a person or by generative AI?", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -40,14 +43,24 @@ def _sessions(settings: Settings) -> sessionmaker[Session]:
 
 
 def _find(session: Session, id_or_email: str) -> User:
-    query = select(User).where(
-        User.id == int(id_or_email) if id_or_email.isdigit() else func.lower(User.email) == id_or_email.lower()
-    )
-    user = session.scalar(query)
+    if id_or_email.isdigit():
+        user = session.get(User, int(id_or_email)) if int(id_or_email) <= ID_MAX else None
+    else:
+        user = users_service.find_by_email(session, id_or_email)
     if user is None:
         typer.echo(f"No user {id_or_email}.", err=True)
         raise typer.Exit(1)
     return user
+
+
+@contextmanager
+def _refusals_as_messages() -> Iterator[None]:
+    """A refused command (a taken or malformed e-mail, ...) prints the service's sentence and exits 1."""
+    try:
+        yield
+    except OriginlensError as exc:
+        typer.echo(exc.message, err=True)
+        raise typer.Exit(1) from None
 
 
 def bootstrap_first_user(settings: Settings) -> str | None:
@@ -65,7 +78,7 @@ def bootstrap_first_user(settings: Settings) -> str | None:
                 accept_terms=True,
             )
             return keys_service.create_key(session, user, settings.resolved_secret_key())
-    except IntegrityError:  # another API process starting at the same moment created it
+    except (IntegrityError, FieldValidationError):  # another API process starting at the same moment created it
         return None
 
 
@@ -80,9 +93,9 @@ def serve(
 
     from originlens.api.app import create_app
 
-    settings = Settings()
+    settings = Settings().serving_at(host, port)
     key = bootstrap_first_user(settings)
-    base = f"http://{host}:{port}"
+    base = settings.public_url
     typer.echo(f"originlens on {base} (data in {settings.data_dir.resolve()})")
     if key:
         typer.echo("\nFirst start: created the operator account. Its API key, shown only now:\n")
@@ -141,7 +154,7 @@ def users_create(
 ) -> None:
     """Create a user and print its first API key."""
     settings = Settings()
-    with unit_of_work(_sessions(settings)) as session:
+    with _refusals_as_messages(), unit_of_work(_sessions(settings)) as session:
         user = users_service.create_user(
             session,
             users_service.UserFields(
@@ -177,6 +190,8 @@ def users_delete(user: str, yes: Annotated[bool, typer.Option("--yes")] = False)
         row = _find(session, user)
         if not yes:
             typer.confirm(f"Delete user {row.id} <{row.email}> and all its data?", abort=True)
+        from originlens.container import make_blob_store
+
         users_service.delete_user(session, row, make_blob_store(settings.resolved_storage_url))
         typer.echo(f"user {row.id} deleted")
 
@@ -187,18 +202,27 @@ def users_set_password(user: str) -> None:
     from originlens.services import passwords
 
     settings = Settings()
+    key = bootstrap_first_user(settings)  # before the first ``serve`` too: the operator exists from here on
+    if key:
+        typer.echo(
+            f"First use: created the operator account (operator@localhost). Its API key, shown only now:\n\n    {key}\n"
+        )
     with unit_of_work(_sessions(settings)) as session:
         link = passwords.issue_password_link(session, _find(session, user), settings.public_url)
         typer.echo(f"Open this link to set the password (once, within 72 hours):\n\n    {link}\n")
 
 
 @keys_app.command("create")
-def keys_create(user: str) -> None:
+def keys_create(
+    user: str,
+    readonly: Annotated[bool, typer.Option("--readonly", help="A key that can only read (GET).")] = False,
+) -> None:
     """Add an API key to a user (existing keys keep working)."""
     settings = Settings()
     with unit_of_work(_sessions(settings)) as session:
-        key = keys_service.create_key(session, _find(session, user), settings.resolved_secret_key())
-        typer.echo(f"API key (shown only now): {key}")
+        key = keys_service.create_key(session, _find(session, user), settings.resolved_secret_key(), readonly=readonly)
+        kind = "Read-only API key" if readonly else "API key"
+        typer.echo(f"{kind} (shown only now): {key}")
 
 
 @keys_app.command("rotate")

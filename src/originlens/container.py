@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -19,21 +20,45 @@ from originlens.detectors.registry import DetectorRegistry, load_detector_class
 from originlens.detectors.tampering import TamperingDetector
 from originlens.detectors.watermark import WatermarkDetector
 from originlens.faces.detection import FaceDetector
-from originlens.jobs import JobQueue, make_queue
+from originlens.jobs import JobQueue
 from originlens.jobs.celery_queue import CeleryQueue
 from originlens.jobs.inprocess import InProcessQueue
 from originlens.outbound.guard import AddressPolicy
-from originlens.services.analysis import AnalysisContext, analyse, recover_unfinished
-from originlens.services.classifications import SubmitContext
+from originlens.services.analysis import analyse, recover_unfinished
 from originlens.services.job_leases import JobSweeper, SweepSettings, release_dead_claims
 from originlens.services.mail import SmtpSettings
+from originlens.services.outcomes import AnalysisContext
+from originlens.services.submissions import SubmitContext
 from originlens.services.users import ensure_default_pricing
 from originlens.services.webhook_dispatch import WebhookDispatcher, WebhookSettings
 from originlens.settings import Settings
-from originlens.storage import BlobStore, make_blob_store
+from originlens.storage import BlobStore
+from originlens.storage.local import LocalBlobStore
 from originlens.store.db import make_engine, make_session_factory, migrate, unit_of_work
 
 log = logging.getLogger(__name__)
+
+
+def make_queue(url: str, workers: int, visibility_timeout_s: float = 3600.0) -> JobQueue:
+    """The job queue ``url`` names: ``inprocess://`` or ``celery+redis://host:port/db``."""
+    scheme = urlparse(url).scheme
+    if scheme == "inprocess":
+        return InProcessQueue(workers)
+    if scheme.startswith("celery+"):
+        return CeleryQueue(url, visibility_timeout_s)
+    raise ValueError(f"unsupported queue URL {url!r}: use inprocess:// or celery+redis://host:port/db")
+
+
+def make_blob_store(url: str) -> BlobStore:
+    """The blob store ``url`` names: ``file:///path`` or ``s3://bucket/prefix?...``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalBlobStore(parsed.path)
+    if parsed.scheme == "s3":
+        from originlens.storage.s3 import S3BlobStore  # boto3 is an optional extra
+
+        return S3BlobStore(url)
+    raise ValueError(f"unsupported storage URL {url!r}: use file:///path or s3://bucket/prefix")
 
 
 def build_registry(settings: Settings) -> DetectorRegistry:

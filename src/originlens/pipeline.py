@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from originlens.detectors.base import Detector, MediaInput, Prediction
 from originlens.detectors.registry import DetectorRegistry
+from originlens.verdicts import policy
 from originlens.verdicts.heuristics import HEURISTICS
 from originlens.verdicts.policy import ScoredModel, decide, select_verdict
 from originlens.verdicts.video import FrameVerdict, video_verdict
@@ -76,14 +77,14 @@ def _predict(detector: Detector, media: MediaInput) -> Prediction:
     started = time.perf_counter()
     try:
         return detector.predict(media)
-    except Exception as exc:  # a broken detector must not sink the others
+    except Exception:  # a broken detector must not sink the others
         log.exception("detector %s failed", detector.name)
         return Prediction(
             model=detector.name,
             artificial=0.5,
             unknown=True,
             elapsed_time=round(time.perf_counter() - started, 6),
-            details={"reason": f"the detector failed: {type(exc).__name__}: {exc}"},
+            details={"reason": "the detector failed on this file (the error was logged for the operator)."},
         )
 
 
@@ -210,17 +211,7 @@ def force_video_verdict(
 ) -> dict[str, Any]:
     """A copy of ``verdict``, decided by the container's conclusive C2PA when there is one
     (as for images; ``prevent_c2pa_forces`` turns that off)."""
-    out = dict(verdict)
-    allowed = [f for f in forcing if not (f["by"] == "c2pa" and prevent_c2pa_forces)]
-    if allowed:
-        out.update(
-            classification=allowed[0]["classification"],
-            confidence=1.0,
-            evidence="provenance",
-            forced_by=allowed[0]["by"],
-            reason=allowed[0]["reason"],
-        )
-    return out
+    return policy.shown_verdicts([verdict], forcing, prevent_c2pa_forces=prevent_c2pa_forces)[0]
 
 
 def container_c2pa(registry: DetectorRegistry, path: str | Path, mime: str) -> Prediction | None:

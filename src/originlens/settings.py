@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
 
 MB = 1024 * 1024
+SERVED_URL_FILE = "served_url"
 
 
 def _default_trust_list() -> str | None:
@@ -38,7 +39,9 @@ class Settings(BaseSettings):
     """Keys API keys' stored hashes. Generated into ``data_dir/secret.key`` when unset."""
 
     public_url: str = "http://127.0.0.1:8000"
-    """Base of ``result_url`` links."""
+    """Base of every absolute link (``result_url``, set-password links, e-mails, webhooks).
+    Unset, it is the address ``originlens serve`` listens on: ``serve`` records it in the data
+    directory (``served_url``), where the other commands on that directory read it."""
 
     workers: int = Field(default=2, ge=0)
     """In-process analysis threads (``inprocess://`` only); 0 starts none. With Celery the
@@ -110,6 +113,30 @@ class Settings(BaseSettings):
         if value not in HEURISTICS:
             raise ValueError(f"unknown heuristic {value!r}; choose one of {', '.join(HEURISTICS)}")
         return value
+
+    @model_validator(mode="after")
+    def _served_public_url(self) -> Settings:
+        """Unset ``public_url``: the address the last ``serve`` on this data directory listens on."""
+        if "public_url" not in self.model_fields_set:
+            recorded = self.data_dir / SERVED_URL_FILE
+            if recorded.is_file():
+                self.__dict__["public_url"] = recorded.read_text().strip() or self.public_url  # stays "unset"
+        return self
+
+    def serving_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on ``host:port``: an unset ``public_url`` becomes
+        that address, recorded for the other commands on this data directory."""
+        if "public_url" in self.model_fields_set:
+            return self
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
+        if ":" in shown and not shown.startswith("["):
+            shown = f"[{shown}]"
+        url = f"http://{shown}:{port}"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / SERVED_URL_FILE).write_text(url + "\n")
+        served = self.model_copy()
+        served.__dict__["public_url"] = url
+        return served
 
     @property
     def resolved_database_url(self) -> str:

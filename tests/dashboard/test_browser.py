@@ -81,7 +81,8 @@ def test_upload_by_file_input_waits_for_the_result_then_heatmap_toggles_and_fade
     block.write_text("hold")
     try:
         page.goto("/dashboard/upload")
-        assert page.is_checked("input[name=with_heatmap]")
+        assert not page.is_checked("input[name=with_heatmap]")  # an option that costs is never pre-ticked
+        page.check("input[name=with_heatmap]")
         page.set_input_files("#file", {"name": "half.png", "mimeType": "image/png", "buffer": half_bright()})
         assert "half.png" in page.inner_text("#chosen")
         progress = record_progress(page)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from originlens.storage import make_blob_store
+from originlens.container import make_blob_store
 from originlens.store.models import Classification
 from tests.api.test_heatmap import half_bright
 from tests.conftest import RunningServer, image_bytes, submit, wait_done

@@ -41,8 +41,15 @@ def test_migrations_create_every_table_on_postgres(pg_server: RunningServer, dat
                 text("select column_name from information_schema.columns where table_name = 'analyses'")
             )
         }
+        key_columns = {
+            row[0]
+            for row in connection.execute(
+                text("select column_name from information_schema.columns where table_name = 'api_keys'")
+            )
+        }
     engine.dispose()
-    assert version == "0005"
+    assert version == "0006"
+    assert "readonly" in key_columns
     assert {"details", "tampering_blob_key", "frames_done", "frames_total", "claimed_by", "lease_until"} <= columns
 
 

@@ -14,7 +14,8 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 pytest.importorskip("moto.server")
 
-from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, make_blob_store  # noqa: E402
+from originlens.container import make_blob_store  # noqa: E402
+from originlens.storage.base import BlobNotFoundError, BlobTooLargeError  # noqa: E402
 from originlens.storage.s3 import PART_BYTES, S3BlobStore  # noqa: E402
 from tests.support.s3_server import s3_server  # noqa: E402
 

@@ -27,11 +27,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or Container.build(settings)
-        built.start()
-        app.state.container = built
+        # Before ``start``: every backend is constructed before any background thread runs.
         app.state.limiter = RateLimiter(
             settings.ratelimit_url, settings.ratelimit_get, settings.ratelimit_post, settings.ratelimit_enabled
         )
+        built.start()
+        app.state.container = built
         try:
             yield
         finally:

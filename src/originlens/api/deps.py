@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,37 +12,11 @@ from originlens.api.ratelimit import RateLimiter
 from originlens.container import Container
 from originlens.errors import ForbiddenError, UnauthorizedError
 from originlens.services import keys as keys_service
-from originlens.store.db import commit, rollback
+from originlens.services import permissions
 from originlens.store.models import User
+from originlens.web.deps import ContainerDep, SessionDep
 
-
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request owns the transaction: commit when the handler returns, before the response.
-
-    Async so that it costs no threadpool hop: opening a session does no I/O, and the
-    commit of a short transaction is quick. Handlers that do slow work (reading uploads,
-    fetching URLs, writing blobs) are sync and run in the threadpool; read handlers are
-    async and do their few indexed queries inline.
-    """
-    container: Container = request.app.state.container
-    session = container.sessions()
-    try:
-        yield session
-        commit(session)
-    except BaseException:
-        rollback(session)
-        raise
-    finally:
-        session.close()
-
-
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ContainerDep = Annotated[Container, Depends(get_container)]
+__all__ = ["ContainerDep", "SessionDep", "UserAnyTermsDep", "UserDep"]
 
 
 def _authenticate(request: Request, session: Session, require_terms: bool) -> User:
@@ -52,13 +25,15 @@ def _authenticate(request: Request, session: Session, require_terms: bool) -> Us
     if not api_key:
         raise UnauthorizedError()
     key_digest = keys_service.digest(container.secret_key, api_key)  # once: it finds the user and keys the limits
-    user = keys_service.user_for_digest(session, key_digest)
-    if user is None:
+    found = keys_service.caller_for_digest(session, key_digest)
+    if found is None:
         raise UnauthorizedError()
+    user, readonly = found
     limiter: RateLimiter = request.app.state.limiter
     decision = limiter.hit(f"key:{key_digest[:32]}", write=request.method != "GET")
     if not decision.allowed:
         raise TooManyAttemptsError(decision.retry_after_s)
+    permissions.check_method(request.method, readonly=readonly)  # the one permission check
     if require_terms and user.terms_accepted_at is None:
         raise ForbiddenError("Accept the terms of service first: POST /api/user/accept_terms.")
     return user
@@ -73,14 +48,5 @@ async def current_user_any_terms(request: Request, session: SessionDep) -> User:
 
 
 UserDep = Annotated[User, Depends(current_user)]
-
-
-async def current_submitter(user: UserDep) -> User:
-    """A user allowed to submit media: read-only users are refused before any upload or fetch."""
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
-    return user
-
-
-SubmitterDep = Annotated[User, Depends(current_submitter)]
+"""The caller; a read-only one is refused here for anything but reads, before any upload or fetch."""
 UserAnyTermsDep = Annotated[User, Depends(current_user_any_terms)]

@@ -10,40 +10,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from originlens.errors import (
-    ConflictError,
     FieldValidationError,
-    ForbiddenError,
-    InsufficientCreditsError,
-    NotFoundError,
     OriginlensError,
-    PayloadTooLargeError,
-    UnauthorizedError,
-    UnsupportedMediaTypeError,
 )
 from originlens.outbound.fetch import TooLargeError
 from originlens.outbound.guard import OutboundError
-from originlens.services.mail import MailDeliveryError, MailNotConfiguredError
 from originlens.storage import StorageFullError
+from originlens.web.status import status_of
 
 
 class TooManyAttemptsError(Exception):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__("Too Many Attempts.")
         self.retry_after_s = retry_after_s
-
-
-_STATUS: list[tuple[type[OriginlensError], int]] = [
-    (UnauthorizedError, 401),
-    (InsufficientCreditsError, 402),
-    (ForbiddenError, 403),
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (PayloadTooLargeError, 413),
-    (UnsupportedMediaTypeError, 415),
-    (FieldValidationError, 422),
-    (MailNotConfiguredError, 503),
-    (MailDeliveryError, 502),
-]
 
 
 def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
@@ -65,7 +44,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OriginlensError)
     async def _domain(_: Request, exc: OriginlensError) -> JSONResponse:
-        status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
+        status = status_of(exc)
         field = exc.field if isinstance(exc, FieldValidationError) else None
         return JSONResponse(error_body(status, exc.message, field), status_code=status)
 
@@ -101,4 +80,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "Error"
-        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code)
+        # keep the exception's headers: a 405 says which methods the path answers (``Allow``)
+        return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)

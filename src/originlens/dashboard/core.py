@@ -15,8 +15,6 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from originlens.api.deps import SessionDep
-from originlens.api.errors import _STATUS
 from originlens.container import Container
 from originlens.dashboard.security import (
     CSRF_FIELD,
@@ -29,8 +27,11 @@ from originlens.dashboard.security import (
     check_csrf,
 )
 from originlens.errors import FieldValidationError, OriginlensError
+from originlens.services import permissions
 from originlens.storage import StorageFullError
 from originlens.store.models import User
+from originlens.web.deps import SessionDep
+from originlens.web.status import status_of
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = {
@@ -74,14 +75,21 @@ async def dashboard_state(request: Request) -> DashboardSession:
 StateDep = Annotated[DashboardSession, Depends(dashboard_state)]
 
 
+PERSON_PATHS = frozenset({"/dashboard/sign-out", "/dashboard/account/password", "/dashboard/account/terms"})
+"""What a read-only account's person may still do: acts of the person, not changes to data."""
+
+
 async def signed_in_user(request: Request, session: SessionDep, state: StateDep) -> User:
-    """The session's user, if the session is still valid (same session version, password set)."""
+    """The session's user, if the session is still valid (same session version, password set);
+    a read-only account is refused here for anything but reads (``services.permissions``)."""
     if state.user_id is None:
         raise NotSignedInError()
     user = session.get(User, state.user_id)
     if user is None or user.password_hash is None or user.session_version != state.version:
         state.sign_out()
         raise NotSignedInError()
+    if request.url.path not in PERSON_PATHS:
+        permissions.check_method(request.method, readonly=user.readonly)
     return user
 
 
@@ -130,10 +138,6 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") or request.url.path.endswith("/status")
 
 
-def _status_of(exc: OriginlensError) -> int:
-    return next((code for cls, code in _STATUS if isinstance(exc, cls)), 400)
-
-
 def error_response(request: Request, exc: Exception) -> Response:
     """Every dashboard error becomes a response here: a page, a redirect, or JSON."""
     if isinstance(exc, NotSignedInError):
@@ -146,7 +150,7 @@ def error_response(request: Request, exc: Exception) -> Response:
     if isinstance(exc, CsrfError):
         status, message = 403, "This form has expired or did not come from this site. Reload the page and try again."
     elif isinstance(exc, OriginlensError):
-        status, message = _status_of(exc), exc.message
+        status, message = status_of(exc), exc.message
     elif isinstance(exc, StorageFullError):
         status, message = 507, "The server's storage is full; nothing was recorded or charged. Try again later."
     elif isinstance(exc, RequestValidationError):

@@ -3,35 +3,53 @@ partner pages (their users and the pricing plans)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep
 from originlens.dashboard.core import CSRF, DashboardRoute, StateDep, UserDep, redirect, render
 from originlens.errors import FieldValidationError
 from originlens.services import keys as keys_service
 from originlens.services import mail, passwords
 from originlens.services import users as users_service
+from originlens.store.models import User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
+from originlens.web.deps import ContainerDep, SessionDep
+from originlens.web.params import IdForm, IdPath, IdQuery, PageQuery
 from originlens.webhooks.signing import generate_secret
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 
 
-@router.get("/account")
-async def account(request: Request, session: SessionDep, user: UserDep) -> Response:
+def _account_page(
+    request: Request, session: Any, container: Any, user: User, new_key: str | None, new_key_readonly: bool = False
+) -> Response:
     keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
-    return render(request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=None)
+    pixel_models = [d.name for d in container.registry if d.kind == "statistical"]
+    return render(
+        request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key,
+        new_key_readonly=new_key_readonly, pixel_models=pixel_models,
+    )  # fmt: skip
+
+
+@router.get("/account")
+async def account(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    return _account_page(request, session, container, user, None)
 
 
 @router.post("/account/keys/rotate", dependencies=CSRF)
 def rotate_keys(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     """Revoke every key and show the new one on this response only (it is never stored in clear)."""
     new_key = keys_service.rotate_keys(session, user, container.secret_key)
-    keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
-    return render(request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key)
+    return _account_page(request, session, container, user, new_key)
+
+
+@router.post("/account/keys/readonly", dependencies=CSRF)
+def create_readonly_key(request: Request, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
+    """A key that can only read (``services.permissions``), shown once; the other keys keep working."""
+    new_key = keys_service.create_key(session, user, container.secret_key, readonly=True)
+    return _account_page(request, session, container, user, new_key, new_key_readonly=True)
 
 
 @router.post("/account/webhook-secret", dependencies=CSRF)
@@ -82,8 +100,8 @@ async def partner_users(
     session: SessionDep,
     user: UserDep,
     search: Annotated[str, Query(max_length=200)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
-    edit: int | None = None,
+    page: PageQuery = 1,
+    edit: IdQuery = None,
 ) -> Response:
     found = users_service.search_managed_users(session, user, search=search or None, per_page=25, page=page)
     editing = users_service.get_managed_user(session, user, edit) if edit is not None else None
@@ -101,8 +119,8 @@ def partner_upsert_user(
     name: Annotated[str, Form(max_length=200)],
     email: Annotated[str, Form(max_length=320)],
     heuristic: Annotated[str, Form()],
-    id: Annotated[int | None, Form()] = None,
-    pricing_id: Annotated[int | None, Form()] = None,
+    id: IdForm = None,
+    pricing_id: IdForm = None,
     readonly: Annotated[bool, Form()] = False,
     save_files: Annotated[bool, Form()] = False,
     balance: Annotated[str, Form(max_length=30)] = "",
@@ -127,7 +145,7 @@ def partner_upsert_user(
 
 @router.post("/partner/users/{user_id}/send-email", dependencies=CSRF)
 def partner_send_email(
-    request: Request, user_id: int, session: SessionDep, container: ContainerDep, user: UserDep
+    request: Request, user_id: IdPath, session: SessionDep, container: ContainerDep, user: UserDep
 ) -> Response:
     """The creation e-mail (a new API key and a set-password link), as the API sends it."""
     managed = users_service.get_managed_user(session, user, user_id)

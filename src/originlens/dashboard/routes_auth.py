@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
-from originlens.api.deps import SessionDep
 from originlens.dashboard.core import CSRF, DashboardRoute, StateDep, redirect, render, throttle
 from originlens.dashboard.security import SignInThrottledError
 from originlens.errors import FieldValidationError
 from originlens.services import passwords
+from originlens.web.deps import SessionDep
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 

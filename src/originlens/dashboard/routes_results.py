@@ -11,7 +11,6 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep
 from originlens.dashboard.core import CSRF, DashboardRoute, UserDep, redirect, render, wants_json
 from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError, PayloadTooLargeError
 from originlens.media.images import sniff_image_type
@@ -19,8 +18,11 @@ from originlens.media.video import SNIFF_BYTES
 from originlens.services import classifications as images_service
 from originlens.services import dashboard_results as view
 from originlens.services import videos as videos_service
+from originlens.services.submissions import SubmitOptions
 from originlens.storage.base import BlobNotFoundError, BlobTooLargeError
 from originlens.store.models import Classification, User
+from originlens.web.deps import ContainerDep, SessionDep
+from originlens.web.params import FrameIndexPath, FramesForm, PageQuery
 
 router = APIRouter(prefix="/dashboard", route_class=DashboardRoute, include_in_schema=False)
 CHUNK = 1 << 20
@@ -34,12 +36,11 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
         request, "upload.html", user=user, frames=videos_service.FRAME_CHOICES,
         max_image_mb=settings.max_upload_bytes // (1024 * 1024),
         max_video_mb=settings.max_video_upload_bytes // (1024 * 1024),
+        heatmap_available=any(d.kind == "statistical" for d in container.registry),
     )  # fmt: skip
 
 
 def _require_submitter(user: User) -> None:
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
     if user.terms_accepted_at is None:
         raise ForbiddenError("Accept the terms of service first (on the Account page).")
 
@@ -56,11 +57,11 @@ def upload(
     with_tampering: Annotated[bool, Form()] = False,
     with_nsfw: Annotated[bool, Form()] = False,
     with_morphing: Annotated[bool, Form()] = False,
-    frames: Annotated[int, Form()] = 5,
+    frames: FramesForm = 5,
 ) -> Response:
     """An image or a video (told apart by content): the same services as the API, then the result page."""
     _require_submitter(user)
-    options = images_service.SubmitOptions(
+    options = SubmitOptions(
         with_heatmap=with_heatmap, with_tampering=with_tampering, with_nsfw=with_nsfw, with_morphing=with_morphing
     )
     head = file.file.read(SNIFF_BYTES)
@@ -87,7 +88,7 @@ def _submit_video(
     file: UploadFile,
     head: bytes,
     name: str,
-    options: images_service.SubmitOptions,
+    options: SubmitOptions,
     frames: int,
     ref_id: str | None,
 ) -> Classification:
@@ -140,7 +141,7 @@ def results_list(
     date_to: str | None = Query(None, alias="to"),
     verdict: str = "",
     media: str = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageQuery = 1,
 ) -> Response:
     filters = view.ListFilters(
         query=q,
@@ -263,7 +264,7 @@ def result_tampering(identifier: str, session: SessionDep, container: ContainerD
 
 @router.get("/results/{identifier}/frames/{frame_index}.jpg")
 def result_thumbnail(
-    identifier: str, frame_index: int, session: SessionDep, container: ContainerDep, user: UserDep
+    identifier: str, frame_index: FrameIndexPath, session: SessionDep, container: ContainerDep, user: UserDep
 ) -> Response:
     """A frame's thumbnail, decoded from the stored video on first request and then cached."""
     classification, _ = view.find_own(session, user, identifier)

@@ -1,5 +1,5 @@
-"""Job queue backends, chosen by ``queue_url``."""
+"""Job queue backends; the composition root (``container.make_queue``) picks one by ``queue_url``."""
 
-from originlens.jobs.base import JobHandler, JobQueue, make_queue
+from originlens.jobs.base import JobHandler, JobQueue
 
-__all__ = ["JobHandler", "JobQueue", "make_queue"]
+__all__ = ["JobHandler", "JobQueue"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import urlparse
 
 JobHandler = Callable[[int], None]
 
@@ -25,16 +24,3 @@ class JobQueue(Protocol):
 
     def broker_lost(self) -> bool:
         """Whether the queue lost what it held since the last call (true at most once per loss)."""
-
-
-def make_queue(url: str, workers: int, visibility_timeout_s: float = 3600.0) -> JobQueue:
-    scheme = urlparse(url).scheme
-    if scheme == "inprocess":
-        from originlens.jobs.inprocess import InProcessQueue
-
-        return InProcessQueue(workers)
-    if scheme.startswith("celery+"):
-        from originlens.jobs.celery_queue import CeleryQueue
-
-        return CeleryQueue(url, visibility_timeout_s)
-    raise ValueError(f"unsupported queue URL {url!r}: use inprocess:// or celery+redis://host:port/db")

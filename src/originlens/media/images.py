@@ -7,10 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import warnings
+import logging
 from dataclasses import dataclass
 
 from PIL import Image
+
+log = logging.getLogger(__name__)
+
+# The configured ``max_image_pixels`` is the limit, checked in ``_open`` on the header's size
+# before any pixel is decoded; every untrusted image goes through this module first. Pillow's
+# own guard (a process-wide constant of about 89 MP) would refuse images the settings allow
+# (the documented 100 MP) and cannot follow a setting per server, so it is off.
+Image.MAX_IMAGE_PIXELS = None
+
 
 ACCEPTED_IMAGE_FORMATS = "PNG, JPEG, GIF, WebP, TIFF"
 
@@ -59,15 +68,19 @@ class ImageInfo:
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Open ``data`` and read its structure (size of the first frame, number of frames).
+
+    Every failure of the decoder becomes one of this module's errors: a file the sniffer
+    accepted but Pillow cannot read is never an unexpected exception for the caller.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"the image is too large to analyse safely ({exc})") from exc
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        getattr(image, "n_frames", 1)  # walks every frame's header (TIFF IFDs, GIF blocks)
+        image.seek(0)
     except Exception as exc:
-        raise UndecodableImageError(f"the file could not be read as an image: {exc}") from exc
-    width, height = image.size
+        log.debug("image header unreadable: %s: %s", type(exc).__name__, exc)
+        raise UndecodableImageError("the file could not be read as an image (its header is damaged)") from exc
     if width * height > max_pixels:
         raise ImageTooLargeError(
             f"the image is {width}x{height} pixels; at most {max_pixels:,} pixels are analysed "
@@ -86,7 +99,7 @@ def check_image_header(data: bytes, max_pixels: int) -> ImageInfo | None:
         image = _open(data, max_pixels)
     except UndecodableImageError:
         return None
-    return ImageInfo(image.width, image.height, image.format or "", getattr(image, "n_frames", 1))
+    return ImageInfo(image.width, image.height, image.format or "", int(getattr(image, "n_frames", 1)))
 
 
 def decode_image(data: bytes, max_pixels: int) -> Image.Image:
@@ -95,7 +108,8 @@ def decode_image(data: bytes, max_pixels: int) -> Image.Image:
     try:
         image.load()
     except Exception as exc:
-        raise UndecodableImageError(f"the image data is corrupt or truncated: {exc}") from exc
+        log.debug("image data undecodable: %s: %s", type(exc).__name__, exc)
+        raise UndecodableImageError("the image data is corrupt or truncated") from exc
     return image
 
 

@@ -23,16 +23,40 @@ Frame selection methods (``docs/video.md`` has the details):
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import av
 import numpy as np
 from PIL import Image
+
+log = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _readable_errors(fn: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Every failure of a public entry point is a :class:`VideoError` with a sentence about the
+    file: FFmpeg's and PyAV's surprises (a stream without a codec context, ...) are logged, not shown."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return fn(*args, **kwargs)
+        except (VideoError, ValueError):
+            raise
+        except Exception as exc:
+            log.info("video decoding failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            raise CorruptVideoError("the video data is damaged or uses a feature the decoder does not support") from exc
+
+    return wrapper
+
 
 SamplingMethod = Literal["even", "iframes", "color", "flow"]
 SAMPLING_METHODS: tuple[str, ...] = ("even", "iframes", "color", "flow")
@@ -241,7 +265,7 @@ def _read_head(path: Path) -> bytes:
         with path.open("rb") as fh:
             return fh.read(SNIFF_BYTES)
     except OSError as exc:
-        raise VideoError(f"the video file could not be read: {exc.strerror or exc}") from exc
+        raise VideoError(f"the video file could not be read ({exc.strerror or 'input/output error'})") from exc
 
 
 def _sniff(path: Path) -> str:
@@ -436,6 +460,8 @@ class _AVSource:
 
 def _probe_av(src: _AVSource, path: Path) -> VideoInfo:
     s, limits = src.stream, src.limits
+    if s.codec_context is None:
+        raise CorruptVideoError("the video track cannot be decoded (its codec parameters are damaged)")
     _check_size(s.codec_context.width, s.codec_context.height, limits)
     rate = s.average_rate or s.guessed_rate or s.base_rate
     fps = float(rate) if rate else 0.0
@@ -576,10 +602,14 @@ class _WebPSource:
         self.limits, self.clock, self.stats = limits, clock, stats
         try:
             self.image = Image.open(path)
+        except Exception as exc:
+            raise CorruptVideoError("the animated WebP cannot be read (its data is damaged)") from exc
+        _check_size(self.image.width, self.image.height, limits)  # from the header, before any decoding
+        try:
             self.image.load()
         except Exception as exc:
-            raise CorruptVideoError(f"the animated WebP cannot be read: {exc}") from exc
-        _check_size(self.image.width, self.image.height, limits)
+            self.image.close()
+            raise CorruptVideoError("the animated WebP cannot be read (its data is damaged)") from exc
         self.n = int(getattr(self.image, "n_frames", 1))
         if self.n < 2:
             self.close()
@@ -601,7 +631,7 @@ class _WebPSource:
             self.stats.decoded += 1
             return self.image.convert("RGB")
         except Exception as exc:
-            raise CorruptVideoError(f"frame {i} of the animated WebP cannot be decoded: {exc}") from exc
+            raise CorruptVideoError(f"frame {i} of the animated WebP cannot be decoded (its data is damaged)") from exc
 
     def index_at(self, t: float) -> int:
         return max(0, int(np.searchsorted(self.times, t, side="right")) - 1)
@@ -650,6 +680,7 @@ def _analyse_webp(src: _WebPSource) -> _Analysed:
 # --------------------------------------------------------------------------- public API
 
 
+@_readable_errors
 def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
     """Check that ``path`` is a decodable video within the limits and describe it.
 
@@ -674,6 +705,7 @@ def probe(path: str | Path, limits: VideoLimits | None = None) -> VideoInfo:
         src.close()
 
 
+@_readable_errors
 def sample_frames(
     path: str | Path,
     count: int,

@@ -10,39 +10,30 @@ after the claim checks that this worker still holds the job, so a job is finishe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from originlens import API_VERSION, heatmap
+from originlens import heatmap
 from originlens.detectors.base import MediaInput
-from originlens.detectors.registry import DetectorRegistry
 from originlens.media.images import ImageError, decode_image
 from originlens.pipeline import Outcome, analyse_media
 from originlens.services import job_leases
-from originlens.services import users as users_service
-from originlens.services.classifications import create_delivery
-from originlens.storage import BlobNotFoundError, BlobStore, StorageFullError
-from originlens.store.db import after_commit, unit_of_work
-from originlens.store.models import Analysis, Classification, User, utcnow
+from originlens.services.outcomes import (
+    AnalysisContext,
+    after_finish,
+    finish_done,
+    finish_errored,
+    record_failure,
+    refund_unproduced_option,
+    unexpected_failure_text,
+)
+from originlens.services.videos import analyse_video
+from originlens.storage import BlobNotFoundError
+from originlens.store.db import unit_of_work
+from originlens.store.models import Analysis
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class AnalysisContext:
-    sessions: sessionmaker[Session]
-    blobs: BlobStore
-    registry: DetectorRegistry
-    max_image_pixels: int
-    max_attempts: int
-    wake_webhooks: Callable[[], None] = lambda: None
-    video_max_seconds: float = 3 * 3600.0
-    video_decode_deadline_s: float = 120.0
-    lease_s: float = 60.0
 
 
 def recover_unfinished(session: Session) -> list[int]:
@@ -62,13 +53,13 @@ def _claim(session: Session, ctx: AnalysisContext, analysis_id: int, token: str)
     if claimed:
         return analysis
     if analysis is not None and analysis.state == "new":
-        _finish_errored(
+        finish_errored(
             session,
             analysis,
             f"The analysis was interrupted {analysis.attempts} time(s) (the worker stopped while working on it) "
             "and was abandoned. Submit the file again with no_cache=true to retry.",
         )
-        _after_finish(session, None, analysis)
+        after_finish(session, None, analysis)
     return None
 
 
@@ -86,8 +77,6 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
 
     with job_leases.LeaseKeeper(ctx.sessions, analysis_id, token, ctx.lease_s):
         if media_type == "video":
-            from originlens.services.videos import analyse_video
-
             analyse_video(ctx, analysis_id, blob_key, options, mime, token)
         else:
             _analyse_image(ctx, analysis_id, token, blob_key, mime, name, options)
@@ -123,8 +112,7 @@ def _analyse_image(
             heatmap_key, heatmap_note = _make_heatmap(ctx, analysis_id, outcome, decoded)
         tampering_key = _store_tampering_map(ctx, analysis_id, outcome, decoded)
     except Exception as exc:
-        log.exception("analysis %s failed", analysis_id)
-        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc, analysis_id), token)
         return
 
     with unit_of_work(ctx.sessions) as session:
@@ -142,15 +130,9 @@ def _analyse_image(
         notes = [*outcome.notes, *([heatmap_note] if heatmap_note else [])]
         if notes:
             analysis.notes = [*analysis.notes, *notes]
+        if heatmap_note:
+            refund_unproduced_option(session, analysis)
         finish_done(session, ctx, analysis)
-
-
-def finish_done(session: Session, ctx: AnalysisContext, analysis: Analysis) -> None:
-    """Mark a finished analysis done and queue what follows (webhooks, file clean-up)."""
-    analysis.state = "done"
-    analysis.api_version = API_VERSION
-    analysis.finished_at = utcnow()
-    _after_finish(session, ctx, analysis)
 
 
 def _make_heatmap(
@@ -159,7 +141,10 @@ def _make_heatmap(
     """Build, store and summarise the heatmap; returns (PNG blob key, note when none was made)."""
     made = heatmap.build(list(ctx.registry), image)
     if made is None:
-        return None, "with_heatmap: no statistical detector could judge this image, so no heatmap was made."
+        return None, (
+            "with_heatmap: no statistical detector could judge this image, so no heatmap was made "
+            "and the option's credit was refunded."
+        )
     key = f"heatmaps/{analysis_id:012d}.png"
     ctx.blobs.put(key, heatmap.render_png(made, image))
     ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
@@ -185,60 +170,3 @@ def _store_tampering_map(ctx: AnalysisContext, analysis_id: int, outcome: Outcom
     ctx.blobs.put(key, heatmap.render_png(made, image, low="untouched", high="manipulated", summary="share flagged"))
     ctx.blobs.put(key.removesuffix(".png") + ".json", made.raw_json())
     return key
-
-
-def unexpected_failure_text(exc: Exception) -> str:
-    """The ``errors`` text for a failure no check foresaw; a full disk is named as such."""
-    if isinstance(exc, OSError) and StorageFullError.is_full(exc):
-        return (
-            f"The results could not be stored ({exc.strerror}): the server's storage is full. "
-            "Submit the file again once space has been freed."
-        )
-    return f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}."
-
-
-def record_failure(ctx: AnalysisContext, analysis_id: int, message: str, token: str | None) -> None:
-    """End the analysis as ``errored`` with ``message`` (and refund), if ``token`` still holds it;
-    used by the video worker too."""
-    with unit_of_work(ctx.sessions) as session:
-        analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
-        if analysis is not None:
-            _finish_errored(session, analysis, message)
-            _after_finish(session, ctx, analysis)
-
-
-def _finish_errored(session: Session, analysis: Analysis, message: str) -> None:
-    """Errored analyses refund what their submissions were charged."""
-    analysis.state = "errored"
-    analysis.errors = message
-    analysis.api_version = API_VERSION
-    analysis.finished_at = utcnow()
-    for classification in session.scalars(
-        select(Classification).where(Classification.analysis_id == analysis.id)
-    ).unique():
-        if classification.credits_charged:
-            user = session.get(User, classification.user_id)
-            if user is not None:
-                users_service.refund(user, classification.credits_charged)
-            classification.credits_charged = 0.0
-
-
-def _after_finish(session: Session, ctx: AnalysisContext | None, analysis: Analysis) -> None:
-    """Queue the webhooks of every submission waiting on this analysis; drop unwanted files."""
-    waiting = session.scalars(
-        select(Classification).where(Classification.analysis_id == analysis.id, Classification.webhook_url.is_not(None))
-    ).unique()
-    queued = False
-    for classification in waiting:
-        create_delivery(session, classification)
-        queued = True
-    owner = session.get(User, analysis.user_id) if analysis.user_id else None
-    if ctx is None:
-        return
-    blobs = ctx.blobs
-    if owner is not None and not owner.save_files and analysis.blob_key:
-        key = analysis.blob_key
-        analysis.blob_key = None
-        after_commit(session, lambda: blobs.delete(key))
-    if queued:
-        after_commit(session, ctx.wake_webhooks)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
@@ -27,40 +26,20 @@ from originlens.media.images import (
     sniff_image_type,
 )
 from originlens.services import users as users_service
-from originlens.storage import BlobStore
+from originlens.services.submissions import (
+    CACHE_OPTION_FIELDS,
+    SubmitContext,
+    SubmitOptions,
+    face_details,
+    find_cached,
+    record_submission,
+    select_verdict,
+    shown_verdicts,
+)
 from originlens.store.db import after_commit, after_rollback
-from originlens.store.models import Analysis, Classification, Override, User, WebhookDelivery
-from originlens.verdicts import policy
+from originlens.store.models import Analysis, Classification, Override, User
 
 MAX_BATCH_IDENTIFIERS = 100
-CACHE_OPTION_FIELDS = ("with_heatmap", "with_morphing", "with_tampering", "with_nsfw")
-"""Options that change what is analysed; ``prevent_c2pa_forces`` only changes how the
-verdict is read, so it is applied per submission and does not split the cache."""
-
-
-@dataclass
-class SubmitOptions:
-    with_morphing: bool = False
-    with_tampering: bool = False
-    with_heatmap: bool = False
-    with_nsfw: bool = False
-    no_cache: bool = False
-    prevent_c2pa_forces: bool = False
-
-    def as_dict(self) -> dict[str, bool]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class SubmitContext:
-    """What the submit use case needs from the composition root."""
-
-    blobs: BlobStore
-    detectors_fingerprint: str
-    max_upload_bytes: int
-    max_image_pixels: int
-    enqueue: Callable[[int], None]
-    wake_webhooks: Callable[[], None] = field(default=lambda: None)
 
 
 def _cache_key(sha256: str, options: SubmitOptions, fingerprint: str) -> str:
@@ -139,59 +118,6 @@ def submit_image(
         session, ctx, user, analysis, name=name or "image", options=options.as_dict(), ref_id=ref_id,
         webhook_url=webhook_url, cached=cached, charged=charged,
     )  # fmt: skip
-
-
-def find_cached(session: Session, user: User, cache_key: str) -> Analysis | None:
-    """The caller's newest analysis of the same bytes and options that has not failed."""
-    return session.scalar(
-        select(Analysis)
-        .where(Analysis.user_id == user.id, Analysis.cache_key == cache_key, Analysis.state != "errored")
-        .order_by(Analysis.id.desc())
-        .limit(1)
-    )
-
-
-def record_submission(
-    session: Session,
-    ctx: SubmitContext,
-    user: User,
-    analysis: Analysis,
-    *,
-    name: str,
-    options: dict[str, Any],
-    ref_id: str | None,
-    webhook_url: str | None,
-    cached: bool,
-    charged: float,
-) -> Classification:
-    """The submission the client sees (its own identifier) on an analysis, new or reused; a
-    reused analysis that is already finished gets its webhook queued at once."""
-    classification = Classification(
-        identifier=secrets.token_hex(32),
-        user_id=user.id,
-        analysis_id=analysis.id,
-        name=name[:500],
-        ref_id=ref_id,
-        options=options,
-        webhook_url=webhook_url,
-        cached=cached,
-        credits_charged=charged,
-    )
-    session.add(classification)
-    session.flush()
-    if webhook_url and analysis.state in ("done", "errored"):
-        create_delivery(session, classification)
-        after_commit(session, ctx.wake_webhooks)
-    return classification
-
-
-def create_delivery(session: Session, classification: Classification) -> WebhookDelivery:
-    assert classification.webhook_url
-    delivery = WebhookDelivery(
-        classification_id=classification.id, url=classification.webhook_url, msg_id="msg_" + secrets.token_hex(16)
-    )
-    session.add(delivery)
-    return delivery
 
 
 # One query for the hottest read: the submission, its analysis and the caller's override.
@@ -339,7 +265,7 @@ def build_response(
         "c2pa": analysis.c2pa,
         "has_heatmap": analysis.heatmap_blob_key is not None,
         "force_classification": forced_label,
-        "verdicts": analysis.verdicts or [],
+        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
         "results": analysis.results or [],
         "details": face_details(analysis.details or [], user.heuristic),
         "has_tampering_map": analysis.tampering_blob_key is not None,
@@ -356,56 +282,3 @@ def build_response(
     if verdict is not None:
         body["verdict"] = verdict
     return body
-
-
-def face_details(details: list[dict[str, Any]], heuristic: str) -> list[dict[str, Any]]:
-    """Stored ``details`` with each detection's ``verdict`` under the user's heuristic."""
-    shown = []
-    for group in details:
-        detections = []
-        for detection in group.get("detections", []):
-            item = {k: v for k, v in detection.items() if k != "verdicts"}
-            verdicts = detection.get("verdicts") or []
-            item["verdict"] = next(
-                (v for v in verdicts if v["heuristic"] == heuristic), verdicts[0] if verdicts else {}
-            )
-            item["verdicts"] = verdicts
-            detections.append(item)
-        shown.append({**group, "detections": detections})
-    return shown
-
-
-def select_verdict(
-    analysis: Analysis, heuristic: str, options: dict[str, Any], forced_label: str | None
-) -> dict[str, Any] | None:
-    """The user's verdict under the evidence policy (``originlens.verdicts.policy``).
-
-    ``verdicts`` always keep the detectors' own view; only ``verdict`` is forced, and says why.
-    """
-    if analysis.state != "done":
-        return None
-    forcing = (analysis.forced_by or {}).get("evidence", [])
-    return policy.select_verdict(
-        analysis.verdicts or [],
-        forcing,
-        heuristic,
-        prevent_c2pa_forces=bool(options.get("prevent_c2pa_forces")),
-        override=forced_label,
-    )
-
-
-def render(session: Session, user: User, rows: Sequence[Classification], public_url: str) -> list[dict[str, Any]]:
-    """Each row as its GET answers it: ``ImageResponse`` or, for videos, ``VideoResponse``."""
-    from originlens.services.videos import build_video_response
-
-    out = []
-    for media_type in {row.analysis.media_type for row in rows}:
-        forced = overrides_for(
-            session, user.id, {r.analysis.sha256 for r in rows if r.analysis.media_type == media_type}, media_type
-        )
-        for row in rows:
-            if row.analysis.media_type == media_type:
-                build = build_video_response if media_type == "video" else build_response
-                out.append((row, build(row, user, forced.get(row.analysis.sha256), public_url)))
-    order = {id(row): i for i, row in enumerate(rows)}
-    return [body for _, body in sorted(out, key=lambda pair: order[id(pair[0])])]

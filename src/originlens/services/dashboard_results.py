@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from originlens.errors import NotFoundError
 from originlens.services import classifications as images_service
+from originlens.services import results
 from originlens.storage import BlobStore
 from originlens.storage.base import BlobNotFoundError
 from originlens.store.models import Analysis, Classification, User
@@ -122,7 +123,7 @@ def list_results(session: Session, user: User, filters: ListFilters, public_url:
     if filters.verdict not in ("human", "artificial", "unknown"):
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = list(session.scalars(query.offset(offset).limit(filters.per_page)).unique())
-        bodies = images_service.render(session, user, rows, public_url)
+        bodies = results.render(session, user, rows, public_url)
         return ResultPage(bodies, total, filters.page, filters.per_page)
     matched: list[dict[str, Any]] = []
     total = 0
@@ -131,7 +132,7 @@ def list_results(session: Session, user: User, filters: ListFilters, public_url:
         rows = list(session.scalars(query.offset(start).limit(_SCAN_CHUNK)).unique())
         if not rows:
             break
-        for body in images_service.render(session, user, rows, public_url):
+        for body in results.render(session, user, rows, public_url):
             if verdict_label(body) == filters.verdict:
                 if offset <= total < offset + filters.per_page:
                     matched.append(body)

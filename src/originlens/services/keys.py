@@ -18,10 +18,10 @@ def digest(secret_key: str, api_key: str) -> str:
     return hmac.new(secret_key.encode(), api_key.encode(), hashlib.sha256).hexdigest()
 
 
-def create_key(session: Session, user: User, secret_key: str) -> str:
+def create_key(session: Session, user: User, secret_key: str, *, readonly: bool = False) -> str:
     """Create a key for ``user`` and return it in clear: the only time it is ever visible."""
     plain = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(user_id=user.id, prefix=plain[:10], digest=digest(secret_key, plain)))
+    session.add(ApiKey(user_id=user.id, prefix=plain[:10], digest=digest(secret_key, plain), readonly=readonly))
     session.flush()
     return plain
 
@@ -36,7 +36,7 @@ def rotate_keys(session: Session, user: User, secret_key: str) -> str:
 
 # Built once: authentication runs on every request, and a prebuilt statement's cache key is memoized.
 _USER_BY_KEY_DIGEST = (
-    select(User)
+    select(User, ApiKey.readonly)
     .join(ApiKey, ApiKey.user_id == User.id)
     .where(ApiKey.digest == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )
@@ -45,12 +45,18 @@ _USER_BY_KEY_DIGEST = (
 def authenticate(session: Session, secret_key: str, api_key: str | None) -> User | None:
     if not api_key:
         return None
-    return user_for_digest(session, digest(secret_key, api_key))
+    found = caller_for_digest(session, digest(secret_key, api_key))
+    return found[0] if found else None
 
 
-def user_for_digest(session: Session, key_digest: str) -> User | None:
-    """The live key's owner, for callers that already hold the digest (it also keys rate limits)."""
-    return session.scalars(_USER_BY_KEY_DIGEST, {"digest": key_digest}).one_or_none()
+def caller_for_digest(session: Session, key_digest: str) -> tuple[User, bool] | None:
+    """The live key's owner and whether the caller may only read (the key or the account is
+    read-only), for callers that already hold the digest (it also keys rate limits)."""
+    row = session.execute(_USER_BY_KEY_DIGEST, {"digest": key_digest}).one_or_none()
+    if row is None:
+        return None
+    user, key_readonly = row
+    return user, bool(key_readonly or user.readonly)
 
 
 def list_keys(session: Session, user: User) -> list[ApiKey]:

@@ -14,10 +14,11 @@ from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from originlens.errors import FieldValidationError
+from originlens.services.users import find_by_email
 from originlens.store.models import PasswordToken, User, utcnow
 
 LINK_LIFETIME = timedelta(hours=72)
@@ -75,7 +76,7 @@ def needs_rehash(user: User) -> bool:
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The user with this e-mail and password, or ``None`` (whichever part was wrong)."""
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = find_by_email(session, email)
     if not verify_password(user, password):
         return None
     assert user is not None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, selectinload
 
 from originlens.errors import (
@@ -16,6 +17,7 @@ from originlens.errors import (
     InsufficientCreditsError,
     NotFoundError,
 )
+from originlens.services.emails import lookup_email, normalise_email
 from originlens.storage import BlobStore
 from originlens.store.db import after_commit
 from originlens.store.models import Analysis, Pricing, User, utcnow
@@ -56,16 +58,31 @@ class UserFields:
     is_partner: bool | None = None
 
 
-def _validate(session: Session, fields: UserFields, existing: User | None) -> Pricing:
+def find_by_email(session: Session, email: str) -> User | None:
+    """The account with this address (any case, surrounding whitespace ignored), if any."""
+    stored = lookup_email(email)
+    if stored is None:
+        return None
+    return session.scalar(select(User).where(func.lower(User.email) == stored))
+
+
+def _email_taken(clash: User, partner_id: int | None) -> FieldValidationError:
+    """A partner learns that one of its own users has the address; of anyone else's account it
+    learns nothing but that the address cannot be used."""
+    if partner_id is not None and clash.partner_id == partner_id:
+        return FieldValidationError("email", f"The email is already used by your user {clash.id}.")
+    return FieldValidationError("email", "This email address cannot be used; choose another one.")
+
+
+def _validate(session: Session, fields: UserFields, existing: User | None, partner_id: int | None) -> Pricing:
     if not fields.name.strip():
         raise FieldValidationError("name", "The name field is required.")
-    if "@" not in fields.email or fields.email.startswith("@") or fields.email.endswith("@"):
-        raise FieldValidationError("email", "The email must be a valid email address.")
+    fields.email = normalise_email(fields.email)
     if fields.heuristic not in HEURISTICS:
         raise FieldValidationError("heuristic", f"The heuristic must be one of: {', '.join(HEURISTICS)}.")
-    clash = session.scalar(select(User).where(func.lower(User.email) == fields.email.lower()))
+    clash = find_by_email(session, fields.email)
     if clash is not None and (existing is None or clash.id != existing.id):
-        raise FieldValidationError("email", "The email has already been taken.")
+        raise _email_taken(clash, partner_id)
     if fields.pricing_id is None:
         return ensure_default_pricing(session)
     plan = session.get(Pricing, fields.pricing_id)
@@ -77,10 +94,10 @@ def _validate(session: Session, fields: UserFields, existing: User | None) -> Pr
 def create_user(
     session: Session, fields: UserFields, *, partner: User | None = None, accept_terms: bool = False
 ) -> User:
-    plan = _validate(session, fields, None)
+    plan = _validate(session, fields, None, partner.id if partner else None)
     user = User(
         name=fields.name.strip(),
-        email=fields.email.strip(),
+        email=fields.email,
         heuristic=fields.heuristic,
         pricing_id=plan.id,
         readonly=bool(fields.readonly),
@@ -93,15 +110,28 @@ def create_user(
         terms_accepted_at=utcnow() if accept_terms else None,
     )
     session.add(user)
-    session.flush()
+    _flush_unique_email(session, fields.email, partner.id if partner else None)
     session.refresh(user)
     return user
 
 
+def _flush_unique_email(session: Session, email: str, partner_id: int | None) -> None:
+    """Flush; a concurrent request that took the same address first is the same 422 as a clash
+    seen by the check (the unique index on the normalised address decides)."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        clash = find_by_email(session, email)
+        if clash is None:
+            raise
+        raise _email_taken(clash, partner_id) from exc
+
+
 def update_user(session: Session, user: User, fields: UserFields) -> User:
-    plan = _validate(session, fields, user)
+    plan = _validate(session, fields, user, user.partner_id)
     user.name = fields.name.strip()
-    user.email = fields.email.strip()
+    user.email = fields.email
     user.heuristic = fields.heuristic
     user.pricing_id = plan.id
     for attr in ("readonly", "newsletter", "save_files", "balance"):
@@ -109,7 +139,7 @@ def update_user(session: Session, user: User, fields: UserFields) -> User:
         if value is not None:
             setattr(user, attr, value)
     user.updated_at = utcnow()
-    session.flush()
+    _flush_unique_email(session, fields.email, user.partner_id)
     session.refresh(user)
     return user
 
@@ -216,6 +246,11 @@ def analysis_cost(user: User, options: dict[str, Any]) -> float:
         return 1.0
     extras = sum(1 for name in OPTION_FIELDS if options.get(name))
     return plan.image_cost + plan.option_cost * extras
+
+
+def option_cost(user: User) -> float:
+    """What one extra analysis (``with_heatmap``, ...) costs this user."""
+    return user.pricing.option_cost if user.pricing is not None else 0.0
 
 
 def check_affordable(user: User, amount: float) -> None:

@@ -21,16 +21,19 @@ from sqlalchemy.orm import Session
 
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
 from originlens.media.video import VideoError, VideoLimits, sniff_video_type
-from originlens.pipeline import analyse_video_frames, force_video_verdict, sample_video
+from originlens.pipeline import analyse_video_frames, sample_video
 from originlens.services import job_leases
 from originlens.services import users as users_service
-from originlens.services.classifications import (
+from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
+from originlens.services.submissions import (
     CACHE_OPTION_FIELDS,
     SubmitContext,
     SubmitOptions,
     face_details,
     find_cached,
     record_submission,
+    select_verdict,
+    shown_verdicts,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
 from originlens.store.db import after_commit, unit_of_work
@@ -38,6 +41,11 @@ from originlens.store.models import Analysis, Classification, User
 from originlens.verdicts import policy
 
 log = logging.getLogger(__name__)
+
+VIDEO_HEATMAP_NOTE = "with_heatmap: videos get no heatmap, so the option was not charged."
+UNDECODABLE_VIDEO = (
+    "The video could not be decoded: its data is damaged, or it uses a feature the decoder does not support."
+)
 
 FRAME_CHOICES = (5, 10, 30)
 KEY_FRAME_METHODS = ("iframes", "flow", "color")
@@ -94,7 +102,8 @@ def submit_video(
     cached = analysis is not None
     charged = 0.0
     if analysis is None:
-        charged = options.frames * users_service.analysis_cost(user, options.as_dict())
+        # No per-frame heatmap is made for videos, so ``with_heatmap`` is not charged (and says so).
+        charged = options.frames * users_service.analysis_cost(user, {**options.as_dict(), "with_heatmap": False})
         users_service.charge(user, charged)
         analysis = Analysis(
             user_id=user.id,
@@ -105,6 +114,7 @@ def submit_video(
             blob_key=blob_key,
             options=options.as_dict(),
             frames_done=0,
+            notes=[VIDEO_HEATMAP_NOTE] if options.with_heatmap else [],
         )
         session.add(analysis)
         session.flush()
@@ -122,7 +132,12 @@ def submit_video(
 
 
 def analyse_video(
-    ctx: Any, analysis_id: int, blob_key: str | None, options: dict[str, Any], mime: str, token: str | None
+    ctx: AnalysisContext,
+    analysis_id: int,
+    blob_key: str | None,
+    options: dict[str, Any],
+    mime: str,
+    token: str | None,
 ) -> None:
     """Sample the frames, analyse each like an image (recording progress), then the verdicts.
 
@@ -131,8 +146,6 @@ def analyse_video(
     ``AnalysisContext``; failures end as ``errored`` with a readable text and a refund
     (``analysis.record_failure``).
     """
-    from originlens.services.analysis import finish_done, record_failure, unexpected_failure_text
-
     frames_asked = int(options.get("frames") or 5)
     sampling = str(options.get("key_frames_method") or "iframes") if options.get("key_frames") else "even"
     asked = [name for name in ("with_tampering", "with_nsfw", "with_morphing") if options.get(name)]
@@ -146,14 +159,14 @@ def analyse_video(
         with ctx.blobs.local_path(blob_key) as path:
             sampled = sample_video(ctx.registry, path, mime, frames_asked, sampling, limits)
     except VideoError as exc:
-        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}", token)
+        record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}.", token)
         return
     except BlobNotFoundError:
         record_failure(ctx, analysis_id, "The stored file is missing; submit it again.", token)
         return
-    except Exception as exc:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
+    except Exception:  # FFmpeg or Pillow surprises: a readable error, never a stuck job
         log.exception("video %s failed to decode", analysis_id)
-        record_failure(ctx, analysis_id, f"The video could not be decoded: {type(exc).__name__}: {exc}", token)
+        record_failure(ctx, analysis_id, UNDECODABLE_VIDEO, token)
         return
     if not sampled.frames:
         record_failure(ctx, analysis_id, "No frame of the video could be decoded.", token)
@@ -186,8 +199,7 @@ def analyse_video(
             ctx.registry, sampled, asked, frames_asked=frames_asked, on_frame=record_progress
         )
     except Exception as exc:
-        log.exception("video %s failed", analysis_id)
-        record_failure(ctx, analysis_id, unexpected_failure_text(exc), token)
+        record_failure(ctx, analysis_id, unexpected_failure_text(exc, analysis_id), token)
         return
     if outcome is None:
         return
@@ -239,7 +251,7 @@ def build_video_response(
             "timestamp": frame["timestamp"],
             "status": "done",
             "results": frame["results"],
-            "verdicts": frame["verdicts"],
+            "verdicts": policy.shown_verdicts(frame["verdicts"], frame["forcing"]),
             "details": face_details(frame.get("details") or [], user.heuristic),
         }
         if verdict is not None:
@@ -257,7 +269,7 @@ def build_video_response(
         "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
         "c2pa": analysis.c2pa,
         "force_classification": forced_label,
-        "verdicts": analysis.verdicts or [],
+        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
         "results": {"images": images, "audios": []},
         "frames_done": analysis.frames_done or 0,
         "frames_total": analysis.frames_total,
@@ -271,18 +283,6 @@ def build_video_response(
     if classification.options.get("with_nsfw"):
         body["is_nsfw"] = analysis.is_nsfw
     if analysis.state == "done" and analysis.verdicts:
-        verdict = dict(next((v for v in analysis.verdicts if v["heuristic"] == user.heuristic), analysis.verdicts[0]))
-        forcing = (analysis.forced_by or {}).get("evidence", [])
-        if forced_label:
-            verdict.update(
-                classification=forced_label,
-                confidence=1.0,
-                evidence="override",
-                reason="the user overrode the classification of this video",
-            )
-        else:  # a valid C2PA AI assertion on the container decides, as for images
-            verdict = force_video_verdict(
-                verdict, forcing, prevent_c2pa_forces=bool(classification.options.get("prevent_c2pa_forces"))
-            )
+        verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
         body["verdict"] = verdict
     return body

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from originlens.outbound.guard import AddressPolicy
 from originlens.services.background import BackgroundLoop
-from originlens.services.classifications import render
+from originlens.services.results import render
 from originlens.store.db import unit_of_work
 from originlens.store.models import Classification, User, WebhookAttempt, WebhookDelivery, utcnow
 from originlens.webhooks.delivery import backoff_schedule, deliver

@@ -1,5 +1,6 @@
-"""Blob storage for media bytes and heatmaps, chosen by URL."""
+"""Blob storage for media bytes and heatmaps; the composition root (``container.make_blob_store``)
+picks the backend by URL."""
 
-from originlens.storage.base import BlobNotFoundError, BlobStore, StorageFullError, make_blob_store
+from originlens.storage.base import BlobNotFoundError, BlobStore, StorageFullError
 
-__all__ = ["BlobNotFoundError", "BlobStore", "StorageFullError", "make_blob_store"]
+__all__ = ["BlobNotFoundError", "BlobStore", "StorageFullError"]

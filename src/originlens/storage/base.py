@@ -9,7 +9,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 
 class BlobNotFoundError(KeyError):
@@ -83,16 +82,3 @@ class BlobStore(Protocol):
     def check(self) -> None:
         """Raise if the store cannot be written; used by the health endpoint."""
         ...
-
-
-def make_blob_store(url: str) -> BlobStore:
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        from originlens.storage.local import LocalBlobStore
-
-        return LocalBlobStore(parsed.path)
-    if parsed.scheme == "s3":
-        from originlens.storage.s3 import S3BlobStore
-
-        return S3BlobStore(url)
-    raise ValueError(f"unsupported storage URL {url!r}: use file:///path or s3://bucket/prefix")

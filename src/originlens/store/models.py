@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -91,6 +92,8 @@ class ApiKey(Base):
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    readonly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """A key that can only read (``services.permissions``), whatever its account may do."""
 
     user: Mapped[User] = relationship(lazy="joined")
 

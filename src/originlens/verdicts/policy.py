@@ -11,7 +11,9 @@
 3. A user's override wins over both.
 
 Every verdict says what drove it in ``evidence`` (``provenance``, ``statistical``,
-``override`` or ``none``); forced ones also name ``forced_by`` and give a ``reason``.
+``override`` or ``none``); forced ones also name ``forced_by``, give a ``reason`` and keep the
+heuristic's own reading in ``unforced``. A forcing applies to *every* heuristic's verdict
+(:func:`shown_verdicts`), so all of ``verdicts`` and ``verdict`` agree.
 """
 
 from __future__ import annotations
@@ -64,6 +66,54 @@ def decide(models: Sequence[ScoredModel]) -> tuple[list[dict[str, Any]], list[di
     return verdicts, forcing
 
 
+def forced_decision(
+    forcing: Sequence[dict[str, Any]], *, prevent_c2pa_forces: bool = False, override: str | None = None
+) -> dict[str, Any] | None:
+    """What decides instead of the heuristics, if anything: the user's override, else the most
+    authoritative conclusive provenance (C2PA skipped with ``prevent_c2pa_forces``)."""
+    if override:
+        return {
+            "classification": override,
+            "evidence": "override",
+            "forced_by": "override",
+            "reason": "the user overrode the classification of this file",
+        }
+    for evidence in forcing:
+        if evidence["by"] == "c2pa" and prevent_c2pa_forces:
+            continue
+        return {
+            "classification": evidence["classification"],
+            "evidence": "provenance",
+            "forced_by": evidence["by"],
+            "reason": evidence["reason"],
+        }
+    return None
+
+
+def shown_verdicts(
+    verdicts: Sequence[dict[str, Any]],
+    forcing: Sequence[dict[str, Any]],
+    *,
+    prevent_c2pa_forces: bool = False,
+    override: str | None = None,
+) -> list[dict[str, Any]]:
+    """Every heuristic's verdict as the client reads it: when provenance or an override decides,
+    each one shows that decision and says it was forced (``forced_by``, ``reason``), keeping the
+    heuristic's own reading in ``unforced``; a client reading any heuristic gets one answer."""
+    decision = forced_decision(forcing, prevent_c2pa_forces=prevent_c2pa_forces, override=override)
+    if decision is None:
+        return [dict(v) for v in verdicts]
+    shown = []
+    for verdict in verdicts:
+        forced = {k: v for k, v in verdict.items() if k != "unknown"}
+        unforced = {"classification": verdict.get("classification"), "confidence": verdict.get("confidence")}
+        if verdict.get("unknown"):
+            unforced["unknown"] = True
+        forced.update(decision, confidence=1.0, unforced=unforced)
+        shown.append(forced)
+    return shown
+
+
 def select_verdict(
     verdicts: Sequence[dict[str, Any]],
     forcing: Sequence[dict[str, Any]],
@@ -72,31 +122,10 @@ def select_verdict(
     prevent_c2pa_forces: bool = False,
     override: str | None = None,
 ) -> dict[str, Any] | None:
-    """The one ``verdict`` a user sees: override, else conclusive provenance, else the heuristic."""
+    """The one ``verdict`` a user sees: its heuristic's entry of :func:`shown_verdicts` (override,
+    else conclusive provenance, else the heuristic)."""
     if not verdicts:
         return None
     heuristic = heuristic if heuristic in HEURISTICS else HEURISTICS[0]
-    verdict = dict(next((v for v in verdicts if v["heuristic"] == heuristic), verdicts[0]))
-    if override:
-        verdict.pop("unknown", None)
-        verdict.update(
-            classification=override,
-            confidence=1.0,
-            evidence="override",
-            forced_by="override",
-            reason="the user overrode the classification of this file",
-        )
-        return verdict
-    for evidence in forcing:
-        if evidence["by"] == "c2pa" and prevent_c2pa_forces:
-            continue
-        verdict.pop("unknown", None)
-        verdict.update(
-            classification=evidence["classification"],
-            confidence=1.0,
-            evidence="provenance",
-            forced_by=evidence["by"],
-            reason=evidence["reason"],
-        )
-        return verdict
-    return verdict
+    shown = shown_verdicts(verdicts, forcing, prevent_c2pa_forces=prevent_c2pa_forces, override=override)
+    return next((v for v in shown if v["heuristic"] == heuristic), shown[0])

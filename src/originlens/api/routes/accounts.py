@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
+from originlens.api import schemas
 from originlens.api.deps import ContainerDep, SessionDep, UserAnyTermsDep, UserDep
 from originlens.services import keys as keys_service
 from originlens.services import mail
@@ -14,9 +15,10 @@ from originlens.services import passwords as passwords_service
 from originlens.services import users as service
 from originlens.store.models import Pricing, User
 from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
+from originlens.web.params import BalanceForm, IdForm, IdQuery, OptionalPerPageQuery, PageQuery, RequiredIdForm
 from originlens.webhooks.signing import generate_secret
 
-router = APIRouter(prefix="/api", tags=["User", "Partner"])
+router = APIRouter(prefix="/api", tags=["User", "Partner"], responses=schemas.KEYED)
 
 
 def _iso(value: Any) -> str | None:
@@ -85,20 +87,24 @@ def _fields(
     )
 
 
-@router.post("/partner/user", summary="Create or update a user of your partnership")
+@router.post(
+    "/partner/user",
+    summary="Create or update a user of your partnership",
+    **schemas.ok(schemas.UserEnvelope, 404),
+)
 def partner_upsert_user(
     session: SessionDep,
     partner: UserDep,
     name: UserForm,
     email: UserForm,
     heuristic: UserForm,
-    id: Annotated[int | None, Form()] = None,
-    pricing_id: Annotated[int | None, Form()] = None,
+    id: IdForm = None,
+    pricing_id: IdForm = None,
     password: Annotated[str | None, Form()] = None,
     readonly: Annotated[bool | None, Form()] = None,
     newsletter: Annotated[bool | None, Form()] = None,
     save_files: Annotated[bool | None, Form()] = None,
-    balance: Annotated[float | None, Form(ge=0)] = None,
+    balance: BalanceForm = None,
 ) -> dict[str, Any]:
     del password  # accepted for compatibility; originlens authenticates with API keys only
     user = service.upsert_managed_user(
@@ -107,16 +113,16 @@ def partner_upsert_user(
     return {"data": user_json(user)}
 
 
-@router.get("/partner/users", summary="Search the users of your partnership")
+@router.get("/partner/users", summary="Search the users of your partnership", **schemas.ok(schemas.UserPage))
 async def partner_users(
     session: SessionDep,
     partner: UserDep,
     search: str | None = None,
-    pricing_id: int | None = None,
+    pricing_id: IdQuery = None,
     order: str = "id",
     direction: str = "asc",
-    per_page: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: OptionalPerPageQuery = None,
+    page: PageQuery = 1,
 ) -> dict[str, Any]:
     result = service.search_managed_users(
         session,
@@ -144,9 +150,13 @@ async def partner_users(
     }
 
 
-@router.post("/partner/send_creation_email", summary="E-mail a user a new API key and a dashboard password link")
+@router.post(
+    "/partner/send_creation_email",
+    summary="E-mail a user a new API key and a dashboard password link",
+    **schemas.ok(schemas.UserEnvelope, 404, 502, 503),
+)
 def partner_send_creation_email(
-    session: SessionDep, container: ContainerDep, partner: UserDep, id: Annotated[int, Form()]
+    session: SessionDep, container: ContainerDep, partner: UserDep, id: RequiredIdForm
 ) -> dict[str, Any]:
     user = service.get_managed_user(session, partner, id)
     api_key = keys_service.create_key(session, user, container.secret_key)
@@ -157,13 +167,17 @@ def partner_send_creation_email(
     return {"data": user_json(user)}
 
 
-@router.get("/partner/pricings", summary="List pricing plans")
+@router.get("/partner/pricings", summary="List pricing plans", **schemas.ok(list[schemas.Pricing]))
 async def partner_pricings(session: SessionDep, partner: UserDep) -> list[dict[str, Any] | None]:
     service.require_partner(partner)
     return [pricing_json(p) for p in service.list_pricings(session)]
 
 
-@router.post("/user", summary="Create a user of your partnership and get its first API key")
+@router.post(
+    "/user",
+    summary="Create a user of your partnership and get its first API key",
+    **schemas.ok(schemas.CreatedUser),
+)
 def create_user(
     session: SessionDep,
     container: ContainerDep,
@@ -171,11 +185,11 @@ def create_user(
     name: UserForm,
     email: UserForm,
     heuristic: Annotated[str, Form()] = DEFAULT_HEURISTIC,
-    pricing_id: Annotated[int | None, Form()] = None,
+    pricing_id: IdForm = None,
     readonly: Annotated[bool | None, Form()] = None,
     newsletter: Annotated[bool | None, Form()] = None,
     save_files: Annotated[bool | None, Form()] = None,
-    balance: Annotated[float | None, Form(ge=0)] = None,
+    balance: BalanceForm = None,
 ) -> dict[str, Any]:
     user = service.upsert_managed_user(
         session,
@@ -187,35 +201,47 @@ def create_user(
     return {"data": user_json(user), "api_key": api_key}
 
 
-@router.delete("/user", summary="Delete your own account, or (partners) one of your users")
+@router.delete(
+    "/user",
+    summary="Delete your own account, or (partners) one of your users",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted, with everything it owned"}, **schemas.errors(404, 409)},
+)
 def delete_user(
     session: SessionDep,
     container: ContainerDep,
     caller: UserAnyTermsDep,
-    id: Annotated[int | None, Query()] = None,
+    id: IdQuery = None,
 ) -> Response:
     target = caller if id is None or id == caller.id else service.get_managed_user(session, caller, id)
     service.delete_user(session, target, container.blobs)
     return Response(status_code=204)
 
 
-@router.get("/user", summary="Your own profile, with the secret that signs your webhooks")
+@router.get(
+    "/user", summary="Your own profile, with the secret that signs your webhooks", **schemas.ok(schemas.MeEnvelope)
+)
 async def get_me(caller: UserAnyTermsDep) -> dict[str, Any]:
     return {"data": {**user_json(caller), "webhook_secret": caller.webhook_secret}}
 
 
-@router.post("/user/webhook_secret", summary="Replace the secret that signs your webhooks")
+@router.post(
+    "/user/webhook_secret",
+    summary="Replace the secret that signs your webhooks",
+    **schemas.ok(schemas.MeEnvelope),
+)
 def rotate_webhook_secret(caller: UserDep) -> dict[str, Any]:
     caller.webhook_secret = generate_secret()
     return {"data": {**user_json(caller), "webhook_secret": caller.webhook_secret}}
 
 
-@router.post("/user/accept_terms", summary="Accept the terms of service")
+@router.post("/user/accept_terms", summary="Accept the terms of service", **schemas.ok(schemas.UserEnvelope))
 def accept_terms(caller: UserAnyTermsDep) -> dict[str, Any]:
     service.accept_terms(caller)
     return {"data": user_json(caller)}
 
 
-@router.get("/user/credits", summary="Your credits")
+@router.get("/user/credits", summary="Your credits", **schemas.ok(schemas.Credits))
 async def credits(caller: UserDep) -> dict[str, Any]:
     return {"available_credits": caller.balance, "total_spent": caller.total_spent}

@@ -9,14 +9,18 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
-from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
+from originlens.api import schemas
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.errors import FieldValidationError, NotFoundError
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import OutboundError, validate_url
 from originlens.services import classifications as service
+from originlens.services import results
+from originlens.services.submissions import SubmitOptions
 from originlens.store.models import Classification
+from originlens.web.params import PageQuery, PerPageQuery
 
-router = APIRouter(prefix="/api", tags=["Classification"])
+router = APIRouter(prefix="/api", tags=["Classification"], responses=schemas.KEYED)
 
 FormBool = Annotated[bool, Form()]
 
@@ -28,9 +32,9 @@ def submit_options(
     with_nsfw: FormBool = False,
     no_cache: FormBool = False,
     prevent_c2pa_forces: FormBool = False,
-) -> service.SubmitOptions:
+) -> SubmitOptions:
     """The analysis options every submit endpoint takes (images and videos)."""
-    return service.SubmitOptions(
+    return SubmitOptions(
         with_morphing=with_morphing,
         with_tampering=with_tampering,
         with_heatmap=with_heatmap,
@@ -40,7 +44,7 @@ def submit_options(
     )
 
 
-OptionsDep = Annotated[service.SubmitOptions, Depends(submit_options)]
+OptionsDep = Annotated[SubmitOptions, Depends(submit_options)]
 RefId = Annotated[str | None, Form(max_length=255)]
 WebhookUrl = Annotated[str | None, Form(max_length=2000)]
 
@@ -65,7 +69,7 @@ def _json(body: Any, status_code: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status_code=status_code, media_type="application/json")
 
 
-@router.post("/classification", summary="Classify an image (file upload)")
+@router.post("/classification", summary="Classify an image (file upload)", **schemas.submitted())
 def submit_image(
     request: Request,
     session: SessionDep,
@@ -90,12 +94,12 @@ def submit_image(
     return _identifier_response(request, classification)
 
 
-@router.post("/image_fromurl", summary="Classify an image from a URL")
+@router.post("/image_fromurl", summary="Classify an image from a URL", **schemas.submitted())
 def submit_image_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: OptionsDep,
     ref_id: RefId = None,
@@ -126,7 +130,11 @@ def submit_image_from_url(
 # identifAI serves every image read under a second, ``_image`` path: one handler, two routes.
 
 
-@router.get("/classification/{identifier}", summary="Get single image classification result")
+@router.get(
+    "/classification/{identifier}",
+    summary="Get single image classification result",
+    **schemas.ok(schemas.ImageResponse, 404),
+)
 @router.get("/classification_image/{identifier}", include_in_schema=False)
 async def get_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     return _json(service.render_one(session, user, identifier, container.settings.public_url))
@@ -136,7 +144,11 @@ ListIdentifiers = Annotated[list[str] | None, Query(alias="identifiers[]", max_l
 PlainIdentifiers = Annotated[list[str] | None, Query(alias="identifiers")]
 
 
-@router.get("/classifications", summary="Get several image results, or list your own")
+@router.get(
+    "/classifications",
+    summary="Get several image results, or list your own",
+    **schemas.ok(list[schemas.ImageResponse] | schemas.ImagePage),
+)
 @router.get("/classifications_image", include_in_schema=False)
 async def list_results(
     request: Request,
@@ -146,16 +158,16 @@ async def list_results(
     identifiers: ListIdentifiers = None,
     identifiers_plain: PlainIdentifiers = None,
     ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Response:
     """With ``identifiers[]``: those results, in order. Without: your own, newest first, paginated."""
     public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
     if ids:
-        return _json(service.render(session, user, service.get_many(session, user, ids), public_url))
+        return _json(results.render(session, user, service.get_many(session, user, ids), public_url))
     rows, total = service.list_own(session, user, ref_id=ref_id, page=page, per_page=per_page)
-    return _json(paginator(request, service.render(session, user, rows, public_url), page, per_page, total))
+    return _json(paginator(request, results.render(session, user, rows, public_url), page, per_page, total))
 
 
 def paginator(request: Request, data: list[Any], page: int, per_page: int, total: int) -> dict[str, Any]:
@@ -178,7 +190,7 @@ def paginator(request: Request, data: list[Any], page: int, per_page: int, total
 HeatmapFormat = Annotated[Literal["png", "json"], Query(alias="format")]
 
 
-@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)")
+@router.get("/classification/heatmap/{identifier}", summary="Get an image AI heatmap (PNG)", **schemas.image_map())
 @router.get("/classification_image/heatmap/{identifier}", include_in_schema=False)
 async def get_heatmap(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
@@ -198,7 +210,7 @@ def _map_response(container: Any, key: str | None, fmt: str, missing: str) -> Re
     return Response(container.blobs.get(key), media_type="image/png")
 
 
-@router.get("/classification/tampering/{identifier}", summary="Get an image tampering map (PNG)")
+@router.get("/classification/tampering/{identifier}", summary="Get an image tampering map (PNG)", **schemas.image_map())
 @router.get("/classification_image/tampering/{identifier}", include_in_schema=False)
 async def get_tampering_map(
     identifier: str, session: SessionDep, container: ContainerDep, user: UserDep, fmt: HeatmapFormat = "png"
@@ -213,7 +225,11 @@ class OverrideRequest(BaseModel):
     classification: Literal["human", "artificial"]
 
 
-@router.post("/classification/{hash}/override", summary="Override image classification")
+@router.post(
+    "/classification/{hash}/override",
+    summary="Override image classification",
+    **schemas.ok(schemas.OverrideResponse, 404),
+)
 def override_image(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = service.override(session, user, hash.lower(), body.classification, "image")
     return {"classification": row.classification, "type": "image", "hash": row.sha256}

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from originlens import API_VERSION, __version__
+from originlens.api import schemas
 from originlens.container import Container
 
 router = APIRouter(prefix="/api", tags=["Infrastructure"])
@@ -30,7 +31,16 @@ def _check(fn: Any) -> dict[str, Any]:
         return {"status": "down", "error": f"{type(exc).__name__}: {exc}"}
 
 
-@router.get("/health", summary="Check infrastructure health")
+@router.get(
+    "/health",
+    summary="Check infrastructure health",
+    response_model=None,
+    responses={
+        200: {"model": schemas.Health, "description": "Up (possibly degraded)"},
+        503: {"model": schemas.Health, "description": "The database cannot be reached"},
+        **schemas.errors(405),
+    },
+)
 def health(request: Request) -> JSONResponse:
     container: Container = request.app.state.container
 

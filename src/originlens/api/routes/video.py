@@ -7,10 +7,11 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from originlens.api.deps import ContainerDep, SessionDep, SubmitterDep, UserDep
+from originlens.api import schemas
+from originlens.api.deps import ContainerDep, SessionDep, UserDep
 from originlens.api.routes.classification import (
     FormBool,
     ListIdentifiers,
@@ -29,16 +30,18 @@ from originlens.media.video import SNIFF_BYTES
 from originlens.outbound.fetch import fetch_media
 from originlens.outbound.guard import validate_url
 from originlens.services import classifications as images_service
+from originlens.services import results
 from originlens.services import videos as service
 from originlens.storage.base import BlobTooLargeError, StoredBlob
+from originlens.web.params import FramesForm, PageQuery, PerPageQuery
 
-router = APIRouter(prefix="/api", tags=["Video"])
+router = APIRouter(prefix="/api", tags=["Video"], responses=schemas.KEYED)
 CHUNK = 1 << 20
 
 
 def video_options(
     options: OptionsDep,
-    frames: Annotated[int, Form()] = 5,
+    frames: FramesForm = 5,
     key_frames: FormBool = False,
     key_frames_method: Annotated[str, Form(max_length=20)] = "iframes",
 ) -> service.VideoOptions:
@@ -84,12 +87,12 @@ def _submit(
         raise
 
 
-@router.post("/classification_video", summary="Classify a video (file upload)")
+@router.post("/classification_video", summary="Classify a video (file upload)", **schemas.submitted())
 def submit_video(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     video: Annotated[UploadFile, File(description="Any common video container, at most 5 GB")],
     options: VideoOptionsDep,
     ref_id: RefId = None,
@@ -108,12 +111,12 @@ def submit_video(
     return _identifier_response(request, classification)
 
 
-@router.post("/video_fromurl", summary="Classify a video from a URL")
+@router.post("/video_fromurl", summary="Classify a video from a URL", **schemas.submitted())
 def submit_video_from_url(
     request: Request,
     session: SessionDep,
     container: ContainerDep,
-    user: SubmitterDep,
+    user: UserDep,
     file_url: Annotated[str, Form(max_length=2000)],
     options: VideoOptionsDep,
     ref_id: RefId = None,
@@ -164,13 +167,21 @@ def _split_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
     return head[:SNIFF_BYTES], rest()
 
 
-@router.get("/classification_video/{identifier}", summary="Get single video classification result")
+@router.get(
+    "/classification_video/{identifier}",
+    summary="Get single video classification result",
+    **schemas.ok(schemas.VideoResponse, 404),
+)
 async def get_video_result(identifier: str, session: SessionDep, container: ContainerDep, user: UserDep) -> Response:
     classification, forced = images_service.get_with_override(session, user, identifier, "video")
     return _json(service.build_video_response(classification, user, forced, container.settings.public_url))
 
 
-@router.get("/classifications_video", summary="Get several video results, or list your own")
+@router.get(
+    "/classifications_video",
+    summary="Get several video results, or list your own",
+    **schemas.ok(list[schemas.VideoResponse] | schemas.VideoPage),
+)
 async def list_video_results(
     request: Request,
     session: SessionDep,
@@ -179,8 +190,8 @@ async def list_video_results(
     identifiers: ListIdentifiers = None,
     identifiers_plain: PlainIdentifiers = None,
     ref_id: str | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 20,
 ) -> Response:
     public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
@@ -190,11 +201,15 @@ async def list_video_results(
         rows, total = images_service.list_own(
             session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="video"
         )
-    data = images_service.render(session, user, rows, public_url)
+    data = results.render(session, user, rows, public_url)
     return _json(data if ids else paginator(request, data, page, per_page, total))
 
 
-@router.post("/classification_video/{hash}/override", summary="Override video classification")
+@router.post(
+    "/classification_video/{hash}/override",
+    summary="Override video classification",
+    **schemas.ok(schemas.OverrideResponse, 404),
+)
 def override_video(hash: str, body: OverrideRequest, session: SessionDep, user: UserDep) -> dict[str, str]:
     row = images_service.override(session, user, hash.lower(), body.classification, "video")
     return {"classification": row.classification, "type": "video", "hash": row.sha256}
