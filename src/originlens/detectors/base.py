@@ -7,11 +7,14 @@ cannot judge an input returns ``unknown=True`` and the verdict logic leaves it o
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+log = logging.getLogger(__name__)
 
 Label = Literal["human", "artificial"]
 EvidenceKind = Literal["provenance", "statistical", "derived", "auxiliary"]
@@ -154,6 +157,22 @@ class Detector(ABC):
     @abstractmethod
     def _predict(self, media: MediaInput) -> Prediction:
         """Return the judgement; ``elapsed_time`` is filled in by ``predict``."""
+
+    def unknown_because(self, reason: str, exc: BaseException, **details: Any) -> Prediction:
+        """``unknown`` with a sentence about the file for the user; the exception itself goes to
+        the operator's log (users never see Python internals in ``results``)."""
+        log.warning("detector %s: %s", self.name, reason, exc_info=exc)
+        return self.unknown(reason, **details)
+
+    def load_failed(self, exc: BaseException) -> str:
+        """Log why the model could not be loaded; return what users may read about it. Our own
+        model-file errors are sentences written for operators (which package to install)."""
+        log.error("detector %s could not load its model", self.name, exc_info=exc)
+        from originlens.detectors.weights import ModelFileError
+
+        if isinstance(exc, ModelFileError):
+            return str(exc)
+        return "its model could not be loaded (the operator's log says why)"
 
     def unknown(self, reason: str, **details: Any) -> Prediction:
         """A prediction that says this detector cannot judge the input, and why."""

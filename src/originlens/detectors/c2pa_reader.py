@@ -196,7 +196,7 @@ class C2PADetector(Detector):
             return self._judge(store)
         except Exception as exc:  # a manifest shape we did not expect: never fail the request
             log.exception("C2PA manifest could not be interpreted")
-            return self.unknown(f"C2PA manifest could not be interpreted: {type(exc).__name__}")
+            return self.unknown_because("C2PA manifest could not be interpreted", exc)
 
     def predict_file(self, path: Path, mime_type: str) -> Prediction:
         """Judge a file on disk by streaming it to the library (videos: never read into memory)."""
@@ -215,7 +215,7 @@ class C2PADetector(Detector):
             prediction = self._judge(store)
         except Exception as exc:
             log.exception("C2PA manifest could not be interpreted")
-            return self.unknown(f"C2PA manifest could not be interpreted: {type(exc).__name__}")
+            return self.unknown_because("C2PA manifest could not be interpreted", exc)
         return replace(prediction, elapsed_time=round(time.perf_counter() - started, 6))
 
     def _read(self, media: MediaInput) -> dict[str, Any] | None:

@@ -296,7 +296,7 @@ class ClipProbeDetector(Detector):
                 raise EncoderUnavailable("the clip-probe head was fitted on another encoder")
         except Exception as exc:  # reported per request as unknown, never raised
             self._encoder = None
-            self._load_error = f"{type(exc).__name__}: {exc}"
+            self._load_error = self.load_failed(exc)
 
     def _predict(self, media: MediaInput) -> Prediction:
         if self._encoder is None or self._head is None:
@@ -305,7 +305,7 @@ class ClipProbeDetector(Detector):
             image = media.image()
             batch, boxes = prepare(image)
         except Exception as exc:
-            return self.unknown(f"could not prepare the image: {type(exc).__name__}: {exc}")
+            return self.unknown_because("could not prepare the image", exc)
         head = self._head
         if self._encoder.only_blocks is not None:
             features = features_from_blocks(self._encoder.encode_only_blocks(batch), head.feature_kind)

@@ -271,7 +271,7 @@ class MorphingDetector(Detector):
             self._head = head
         except Exception as exc:  # reported per request as unknown, never raised
             self._head = None
-            self._load_error = f"{type(exc).__name__}: {exc}"
+            self._load_error = self.load_failed(exc)
 
     def predict_face(self, face_crop: Any) -> Prediction:
         """Judge one face crop (a ``PIL.Image`` with some margin around the face); never raises."""
@@ -293,13 +293,13 @@ class MorphingDetector(Detector):
         try:
             rgb = face_crop.convert("RGB")
         except Exception as exc:
-            return self.unknown(f"could not read the face crop: {type(exc).__name__}: {exc}")
+            return self.unknown_because("could not read the face crop", exc)
         if min(rgb.size) < MIN_CROP_PX:
             return self.unknown("face crop too small to judge", crop_size=list(rgb.size))
         try:
             found = self._landmarker.detect(rgb)
         except Exception as exc:
-            return self.unknown(f"face landmarks failed: {type(exc).__name__}: {exc}")
+            return self.unknown_because("face landmarks failed", exc)
         x0, y0, x1, y1 = found.box()
         face_px = max(x1 - x0, y1 - y0)
         details: dict[str, Any] = {
@@ -314,7 +314,7 @@ class MorphingDetector(Detector):
             aligned, valid, moved = align_face(rgb, found.points)
             feats = face_features(aligned, valid, moved)
         except Exception as exc:
-            return self.unknown(f"could not compute face features: {type(exc).__name__}: {exc}", **details)
+            return self.unknown_because("could not compute face features", exc, **details)
         logit = head.logit(feats)
         p = head.calibrate(logit)
         details.update({**head.calibration_details(logit, p), "head_version": head.version})
@@ -338,13 +338,13 @@ class MorphingDetector(Detector):
         try:
             rgb = media.image().convert("RGB")
         except Exception as exc:
-            return self.unknown(f"could not decode the image: {type(exc).__name__}: {exc}")
+            return self.unknown_because("could not decode the image", exc)
         if min(rgb.size) < MIN_CROP_PX:
             return self.unknown("no face found", reason_detail="image too small")
         try:
             crops = self._find_faces(rgb)
         except Exception as exc:
-            return self.unknown(f"face search failed: {type(exc).__name__}: {exc}")
+            return self.unknown_because("face search failed", exc)
         if not crops:
             return self.unknown("no face found")
         faces = [self._judge_face(crop) for crop in crops]

@@ -309,7 +309,7 @@ class NsfwDetector(Detector):
                 self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nsfw")
         except Exception as exc:  # reported per request as unknown, never raised
             self._nudenet = self._open_nsfw = None
-            self._load_error = f"{type(exc).__name__}: {exc}"
+            self._load_error = self.load_failed(exc)
 
     def _predict(self, media: MediaInput) -> Prediction:
         if self._open_nsfw is None or (self.use_nudenet and self._nudenet is None):
@@ -317,7 +317,7 @@ class NsfwDetector(Detector):
         try:
             rgb = flattened_rgb(media.image())
         except Exception as exc:
-            return self.unknown(f"could not decode the image: {type(exc).__name__}: {exc}")
+            return self.unknown_because("could not decode the image", exc)
         try:
             # With ``parallel`` open_nsfw runs in a worker while NudeNet runs here (onnxruntime
             # and PIL's resize release the GIL). Off by default: on our loaded 2-core machine
@@ -326,7 +326,7 @@ class NsfwDetector(Detector):
             detections = self._detect_parts(rgb) if self._nudenet is not None else None
             open_nsfw = pending.result() if pending is not None else self._open_nsfw_score(rgb)
         except Exception as exc:
-            return self.unknown(f"nsfw inference failed: {type(exc).__name__}: {exc}")
+            return self.unknown_because("nsfw inference failed", exc)
         return self.judge(open_nsfw, detections)
 
     def _detect_parts(self, rgb: Any) -> list[Detection]:

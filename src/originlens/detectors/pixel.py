@@ -218,7 +218,7 @@ class PixelDetector(Detector):
         except Exception as exc:  # reported per request as unknown, never raised
             self._encoder = None
             self._head = None
-            self._load_error = f"{type(exc).__name__}: {exc}"
+            self._load_error = self.load_failed(exc)
 
     def _predict(self, media: MediaInput) -> Prediction:
         head = self._head
@@ -227,7 +227,7 @@ class PixelDetector(Detector):
         try:
             batch, n_native, arrays, info = prepare_views(media.image(), head.terms)
         except Exception as exc:
-            return self.unknown(f"could not prepare the image: {type(exc).__name__}: {exc}")
+            return self.unknown_because("could not prepare the image", exc)
         tokens = self._encoder.encode_only_blocks(batch) if self._encoder is not None and len(batch) else {}
         low = None
         if arrays:

@@ -341,11 +341,11 @@ class SpectralDetector(Detector):
         try:
             image = media.image()
         except Exception as exc:  # any decoder failure is "cannot judge", never a crash
-            return self.unknown(f"image could not be decoded: {type(exc).__name__}")
+            return self.unknown_because("image could not be decoded", exc)
         try:
             features, info = image_features(image)
         except Exception as exc:
-            return self.unknown(f"spectral features failed: {type(exc).__name__}: {exc}")
+            return self.unknown_because("spectral features failed", exc)
         if features.shape[0] == 0:
             return self.unknown(f"image smaller than {MIN_SIDE} px on a side", **info)
         if not np.all(np.isfinite(features)):

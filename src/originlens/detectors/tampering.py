@@ -346,11 +346,11 @@ class TamperingDetector(Detector):
         try:
             image = media.image()
         except Exception as exc:  # undecodable input: say so instead of raising
-            return self.unknown(f"cannot decode image: {exc}")
+            return self.unknown_because("the image could not be decoded", exc)
         try:
             analysis = analyse(image, _quantization(media, image))
         except (ValueError, MemoryError, OSError) as exc:
-            return self.unknown(f"tampering analysis failed: {exc}")
+            return self.unknown_because("the tampering analysis could not be run on this image", exc)
         if analysis.unknown_reason is not None:
             return self.unknown(analysis.unknown_reason)
         score, p_values, p = combine(analysis, calibration)

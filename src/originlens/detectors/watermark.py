@@ -438,7 +438,7 @@ class WatermarkDetector(Detector):
             width, height = int(image.width), int(image.height)
             mode = str(image.mode)
         except Exception as exc:
-            return self.unknown(f"image could not be decoded: {type(exc).__name__}")
+            return self.unknown_because("image could not be decoded", exc)
         if mode in _GRAYSCALE_MODES:
             return self.unknown(
                 f"grayscale image ({mode}): the dwtDct mark is carried by the U colour channel",
@@ -462,7 +462,7 @@ class WatermarkDetector(Detector):
                 sample_pixels=self.sample_pixels,
             )
         except Exception as exc:  # an exotic mode that does not convert to RGB, memory, ...
-            return self.unknown(f"image could not be read for watermark decoding: {type(exc).__name__}: {exc}")
+            return self.unknown_because("image could not be read for watermark decoding", exc)
         results = check_marks(votes, self.marks, self.false_alarm_per_message)
         family = sum(r.false_alarm for r in results)
         common: dict[str, Any] = {

@@ -10,6 +10,7 @@ Pure: imports detectors, faces and verdicts only.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from typing import Any
 from originlens.detectors.base import Detector, MediaInput, Prediction
 from originlens.faces.detection import Face, FaceDetector, crop_face
 from originlens.verdicts.heuristics import ModelScore, compute_all
+
+log = logging.getLogger(__name__)
 
 ResultJson = Callable[[Prediction, Detector], dict[str, Any]]
 """Turns a prediction into a ``results`` entry (the pipeline's own formatter)."""
@@ -49,7 +52,8 @@ def analyse_faces(
     try:
         faces = finder.detect(image)
     except Exception as exc:  # a missing or corrupt model file: say so, keep the analysis
-        return FaceAnalysis(details=[], note=f"faces: face detection is unavailable ({type(exc).__name__}: {exc}).")
+        log.error("face detection is unavailable", exc_info=exc)
+        return FaceAnalysis(details=[], note="faces: face detection is unavailable (the operator's log says why).")
     detect_time = round(time.perf_counter() - started, 6)
     detections: list[dict[str, Any]] = []
     morphs: list[Prediction] = []
@@ -101,11 +105,15 @@ def analyse_faces(
     return FaceAnalysis(details=details, morph_predictions=morphs, faces=faces)
 
 
+_FAILED = "the model failed on this face (the error was logged for the operator)"
+
+
 def _safe_predict(detector: Detector, media: MediaInput) -> Prediction:
     try:
         return detector.predict(media)
-    except Exception as exc:
-        return Prediction(model=detector.name, artificial=0.5, unknown=True, details={"reason": f"failed: {exc}"})
+    except Exception:
+        log.exception("detector %s failed on a face crop", detector.name)
+        return Prediction(model=detector.name, artificial=0.5, unknown=True, details={"reason": _FAILED})
 
 
 def _safe_face(morphing: Any, crop: Any) -> Prediction:
@@ -113,8 +121,9 @@ def _safe_face(morphing: Any, crop: Any) -> Prediction:
     try:
         morphing.load()
         prediction: Prediction = morphing.predict_face(crop)
-    except Exception as exc:
-        prediction = Prediction(model=morphing.name, artificial=0.5, unknown=True, details={"reason": f"failed: {exc}"})
+    except Exception:
+        log.exception("morphing failed on a face crop")
+        prediction = Prediction(model=morphing.name, artificial=0.5, unknown=True, details={"reason": _FAILED})
     return Prediction(
         model=prediction.model,
         artificial=prediction.artificial,

@@ -111,8 +111,8 @@ def read_containers(data: bytes) -> RawMetadata:
         return meta
     try:
         reader(data, meta)
-    except Exception as exc:  # damaged structure: keep what was read so far
-        meta.note(f"{kind.upper()} structure damaged ({type(exc).__name__}); read what was there")
+    except Exception:  # damaged structure: keep what was read so far
+        meta.note(f"{kind.upper()} structure damaged; read what was there")
     return meta
 
 

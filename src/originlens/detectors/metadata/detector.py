@@ -87,7 +87,7 @@ class MetadataDetector(Detector):
             return self._judge(media)
         except Exception as exc:  # a shape nobody expected: never fail the job
             log.exception("metadata could not be read")
-            return self.unknown(f"metadata could not be read: {type(exc).__name__}")
+            return self.unknown_because("metadata could not be read", exc)
 
     # ------------------------------------------------------------------ reading
 
@@ -105,8 +105,8 @@ class MetadataDetector(Detector):
         for source, blob in raw.exif:
             try:
                 info = parse_exif(blob, source)
-            except Exception as exc:
-                notes.append(f"{source}: EXIF could not be read ({type(exc).__name__})")
+            except Exception:
+                notes.append(f"{source}: EXIF could not be read (damaged)")
                 continue
             for src, key, text in info.fields:
                 _add(raw, fields, src, key, text)
@@ -171,8 +171,8 @@ class MetadataDetector(Detector):
                     return
                 image = media.image()
             payload = read_stealth(image, modes)
-        except Exception as exc:
-            notes.append(f"stealth LSB payload not searched: {type(exc).__name__}")
+        except Exception:
+            notes.append("stealth LSB payload not searched: the pixels could not be read")
             return
         if payload is None:
             return
