@@ -11,10 +11,11 @@ from tests.dashboard.conftest import BRIGHTNESS, dashboard_user, sign_in
 from tests.support.clips import FPS, flat_frames, write_clip
 
 
-def test_a_heatmap_that_cannot_be_made_is_not_paid_for(server: RunningServer) -> None:
-    """The default detectors include no statistical one, so no heatmap can be made."""
-    _, key = make_user(server, balance=5)
-    with server.client(key) as client:
+def test_a_heatmap_that_cannot_be_made_is_not_paid_for(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """With the pixel model turned off no statistical detector is left, so no heatmap can be made."""
+    running = server_factory(disabled_detectors=["pixel"])
+    _, key = make_user(running, balance=5)
+    with running.client(key) as client:
         body = wait_done(client, submit(client, image_bytes(seed=91), with_heatmap=True))
         credits = client.get("/api/user/credits").json()
     assert body["status"] == "done" and body["has_heatmap"] is False
@@ -43,11 +44,12 @@ def test_videos_are_not_charged_for_a_heatmap(server: RunningServer, tmp_path: P
     assert credits["total_spent"] == 5  # five frames, no option
 
 
-def test_the_dashboard_does_not_pre_tick_the_heatmap(server: RunningServer, server_factory) -> None:  # type: ignore[no-untyped-def]
-    user, _ = dashboard_user(server)
-    with sign_in(server, user["email"]) as client:
+def test_the_dashboard_does_not_pre_tick_the_heatmap(server_factory) -> None:  # type: ignore[no-untyped-def]
+    no_models_server = server_factory(disabled_detectors=["pixel"])
+    user, _ = dashboard_user(no_models_server)
+    with sign_in(no_models_server, user["email"]) as client:
         without_models = client.get("/dashboard/upload").text
-    with_models_server = server_factory(extra_detectors=[BRIGHTNESS])
+    with_models_server = server_factory()  # the default install: the pixel model
     user, _ = dashboard_user(with_models_server)
     with sign_in(with_models_server, user["email"]) as client:
         with_models = client.get("/dashboard/upload").text
