@@ -44,5 +44,6 @@ def test_the_account_page_says_which_pixel_models_are_installed(server: RunningS
     user, _ = dashboard_user(with_model)
     with sign_in(with_model, user["email"]) as client:
         one_installed = client.get("/dashboard/account").text
-    assert "No pixel model is installed" in none_installed
-    assert "Installed: brightness-test-double" in one_installed
+    assert "No pixel model votes" in none_installed
+    assert "Shown but not voting" in none_installed and "pixel" in none_installed.split("Shown but not voting")[1]
+    assert "Voting: brightness-test-double" in one_installed

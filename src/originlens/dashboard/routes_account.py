@@ -26,10 +26,12 @@ def _account_page(
     request: Request, session: Any, container: Any, user: User, new_key: str | None, new_key_readonly: bool = False
 ) -> Response:
     keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
-    pixel_models = [d.name for d in container.registry if d.kind == "statistical"]
+    statistical = [d for d in container.registry if d.kind == "statistical"]
+    pixel_models = [d.name for d in statistical if d.votes]
+    indicators = [d.name for d in statistical if not d.votes]
     return render(
         request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key,
-        new_key_readonly=new_key_readonly, pixel_models=pixel_models,
+        new_key_readonly=new_key_readonly, pixel_models=pixel_models, indicators=indicators,
     )  # fmt: skip
 
 
