@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,3 +199,15 @@ def test_the_service_registers_the_pixel_model_as_an_indicator_unless_told_to_vo
     assert default is not None and default.votes is False
     voting = build_registry(Settings(pixel_votes=True)).get("pixel")
     assert voting is not None and voting.votes is True
+
+
+def test_what_the_default_pixel_model_loads_is_a_runtime_dependency() -> None:
+    """The service installs without the dev extra (scripts/serve, the Docker image): the graph
+    cut needs onnx at run time, and it once was only a dev dependency."""
+    import tomllib
+
+    from tests.support.shared_data import REPO
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {re.split(r"[<>=!~\[ ]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
+    assert {"onnx", "onnxruntime", "numpy", "pillow"} <= names
