@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from originlens.container import Container
-from originlens.store.db import commit, rollback
+from originlens.store.db import unit_of_work
 
 
 async def get_container(request: Request) -> Container:
@@ -26,15 +26,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     async and do their few indexed queries inline.
     """
     container: Container = request.app.state.container
-    session = container.sessions()
-    try:
+    with unit_of_work(container.sessions) as session:
         yield session
-        commit(session)
-    except BaseException:
-        rollback(session)
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
