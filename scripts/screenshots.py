@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/screenshots.py
 
-Starts a throw-away server (with the brightness test double, so heatmaps exist), seeds a user,
+Starts a throw-away server (the default install: heatmaps come from the pixel indicator), seeds a user,
 images (a face photo and a C2PA-signed file from ../shared when present) and a short video,
 then photographs each page with Debian's Chromium through Playwright. PNGs are reduced to a
 palette so each stays well under 250 KB.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 from PIL import Image  # noqa: E402
 from tests.api.test_heatmap import half_bright  # noqa: E402
 from tests.conftest import image_bytes, start_server  # noqa: E402
-from tests.dashboard.conftest import BRIGHTNESS, PASSWORD, dashboard_user  # noqa: E402
+from tests.dashboard.conftest import PASSWORD, dashboard_user  # noqa: E402
 from tests.support.clips import write_clip  # noqa: E402
 from tests.support.shared_data import EVAL  # noqa: E402
 
@@ -78,7 +78,7 @@ def main() -> None:
 
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="originlens-shots-"))
-    server = start_server(tmp, extra_detectors=[BRIGHTNESS])
+    server = start_server(tmp)  # the default install: the pixel model as a non-voting indicator
     try:
         user, _ = dashboard_user(server, partner=True)
         face = EVAL / "faces" / "face_recognition" / "obama.jpg"

@@ -112,3 +112,13 @@ def test_session_cookie_is_secure_on_https_and_tamper_proof() -> None:
     assert forged.user_id is None  # a changed cookie is a fresh, anonymous session
     other_secret = SessionCodec("another secret", secure=False).load(request(value))
     assert other_secret.user_id is None
+
+
+def test_a_face_judged_only_by_an_indicator_shows_its_score() -> None:
+    indicator = {**_result("pixel", 0.25), "votes": False}
+    unknown = {"classification": "human", "confidence": 0.5, "unknown": True}
+    body = {"details": [{"detections": [{"box": {"x1": 1, "y1": 2, "x2": 3, "y2": 4}, "verdict": unknown,
+                                          "results": [indicator]}]}]}  # fmt: skip
+    (face,) = view.faces(body)
+    assert face["label"] == "unknown"
+    assert face["indicator"] == "pixel" and face["indicator_score"] == 0.25

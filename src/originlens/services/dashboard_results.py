@@ -164,12 +164,14 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
         reason = verdict.get("reason") or ""
         return {"kind": f"provenance: {by}", "text": f"Decided by {names.get(by, by)}: {reason}".rstrip(": ")}
     if verdict.get("unknown") or evidence == "none":
-        indicators = [r.get("model") for r in _image_results(body) if _is_indicator(r) and not r.get("unknown")]
+        indicators = sorted(
+            {str(r.get("model")) for r in _all_results(body) if _is_indicator(r) and not r.get("unknown")}
+        )
         if indicators:
             return {
                 "kind": "none",
                 "text": "No conclusive provenance and no voting model, so the verdict is unknown. "
-                f"The indicator{'s' if len(indicators) > 1 else ''} {', '.join(map(str, indicators))} "
+                f"The indicator{'s' if len(indicators) > 1 else ''} {', '.join(indicators)} "
                 "below gave a score, but does not vote: its accuracy is not yet good enough to decide.",
             }
         return {"kind": "none", "text": "No detector could judge this file, so the verdict is unknown."}
@@ -189,11 +191,6 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
 def _is_indicator(result: dict[str, Any]) -> bool:
     """A statistical model shown without a vote (``votes: false``)."""
     return result.get("kind") == "statistical" and result.get("votes") is False
-
-
-def _image_results(body: dict[str, Any]) -> list[dict[str, Any]]:
-    results = body.get("results")
-    return results if isinstance(results, list) else []
 
 
 def model_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -298,7 +295,24 @@ def faces(body: dict[str, Any]) -> list[dict[str, Any]]:
             verdict = detection.get("verdict") or {}
             label = "unknown" if verdict.get("unknown") or not verdict else verdict.get("classification", "unknown")
             confidence = verdict.get("confidence")
-            out.append({"box": box, "label": label, "confidence": confidence, "score": detection.get("score")})
+            indicator = next(
+                (r for r in detection.get("results") or [] if _is_indicator(r) and not r.get("unknown")), None
+            )
+            indicator_score = None
+            if indicator is not None:
+                indicator_score = next(
+                    (c["score"] for c in indicator.get("classification", []) if c.get("label") == "artificial"), None
+                )
+            out.append(
+                {
+                    "box": box,
+                    "label": label,
+                    "confidence": confidence,
+                    "score": detection.get("score"),
+                    "indicator": indicator.get("model") if indicator else None,
+                    "indicator_score": indicator_score,
+                }
+            )
     return out
 
 
