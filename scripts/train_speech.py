@@ -211,13 +211,20 @@ def main() -> int:
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("src/originlens/audio/models/speech_head.json"))
     ap.add_argument("--results", type=Path, default=Path("docs/models/speech-results.json"))
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/speech_train_table.npz"))
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="feature cache (default: /tmp/speech_train_<feature spec>_c<copies>_s<seed>.npz)",
+    )
     ap.add_argument("--no-eval", action="store_true")
     args = ap.parse_args()
     n_copies = args.copies + 1
 
     train_dir = args.data / "train"
     rows = read_manifest(train_dir)
+    if args.cache is None:
+        args.cache = Path(f"/tmp/speech_train_{F.FEATURE_SPEC_VERSION}_c{args.copies}_s{SEED}.npz")
     if args.cache.exists():
         log(f"features from cache {args.cache}")
         table = dict(np.load(args.cache))
