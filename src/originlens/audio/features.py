@@ -1,0 +1,405 @@
+"""Audio decoding and ASVspoof-style speech features, numpy only (PyAV decodes and encodes).
+
+* :func:`decode_audio` turns any audio (or audio-in-video) bytes FFmpeg reads into mono 16 kHz
+  float32 in [-1, 1].
+* :func:`encode_audio` does the reverse for one codec (WAV, FLAC, MP3, Opus, AAC); training uses it
+  to push clips through lossy codecs, tests use it to make WAV files.
+* Frame features (25 ms Hamming windows, 10 ms hop, 512-point FFT): 64 log-mel bands and
+  20 LFCC (linear-frequency cepstral coefficients, c1..c20 of 40 linear triangular filters) with
+  deltas and delta-deltas, as in the ASVspoof LFCC baseline.
+* :func:`voice_activity`: an energy-based check, frames above an adaptive threshold, so the
+  detector can say "no speech" or "too little speech" (silero-vad is the long-term plan).
+* :func:`pooled_features`: per clip or per window, mean and standard deviation of the frame
+  features over the speech frames. The overall level is taken out (log-mel and cepstra are
+  relative to the clip's mean log energy; c0 is not used), so gain is no cue.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16_000
+FRAME_LENGTH = 400  # 25 ms
+HOP_LENGTH = 160  # 10 ms
+N_FFT = 512
+N_MELS = 64
+N_LINEAR_FILTERS = 40
+N_LFCC = 20
+FEATURE_SPEC_VERSION = "speech-features-1"
+_EPS = 1e-10
+
+
+class AudioDecodeError(ValueError):
+    """The data holds no decodable audio stream."""
+
+
+def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
+    """Decode the first audio stream of ``data`` to mono float32 at ``sample_rate`` (FFmpeg's
+    resampler downmixes and resamples). ``max_seconds`` stops decoding early."""
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except Exception as exc:  # FFmpeg raises many error types for unreadable input
+        raise AudioDecodeError("the data is not an audio or video file FFmpeg can read") from exc
+    try:
+        streams = container.streams.audio
+        if not streams:
+            raise AudioDecodeError("the file has no audio stream")
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        total = 0
+        limit = None if max_seconds is None else int(max_seconds * sample_rate)
+        try:
+            for frame in container.decode(streams[0]):
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray().reshape(-1)
+                    chunks.append(chunk)
+                    total += chunk.size
+                if limit is not None and total >= limit:
+                    break
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except AudioDecodeError:
+            raise
+        except Exception as exc:
+            raise AudioDecodeError("the audio data is damaged or uses a codec the decoder does not support") from exc
+    finally:
+        container.close()
+    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
+    if limit is not None:
+        samples = samples[:limit]
+    return np.clip(np.nan_to_num(samples), -1.0, 1.0)
+
+
+_CONTAINERS = {
+    "wav": ("wav", "pcm_s16le"),
+    "flac": ("flac", "flac"),
+    "mp3": ("mp3", "libmp3lame"),
+    "opus": ("ogg", "libopus"),
+    "aac": ("adts", "aac"),
+}
+AUDIO_CODECS: tuple[str, ...] = tuple(_CONTAINERS)
+
+
+def encode_audio(
+    samples: np.ndarray,
+    codec: str = "wav",
+    sample_rate: int = SAMPLE_RATE,
+    bitrate: int | None = None,
+    codec_rate: int | None = None,
+) -> bytes:
+    """Encode mono float samples at ``sample_rate`` with ``codec`` (one of :data:`AUDIO_CODECS`);
+    ``codec_rate`` is the rate inside the file (Opus: 48 kHz unless given)."""
+    if codec not in _CONTAINERS:
+        raise ValueError(f"unknown codec {codec!r}; use one of {AUDIO_CODECS}")
+    fmt, codec_name = _CONTAINERS[codec]
+    rate = codec_rate or (48_000 if codec == "opus" else sample_rate)
+    buf = io.BytesIO()
+    container = av.open(buf, mode="w", format=fmt)
+    try:
+        stream = container.add_stream(codec_name, rate=rate)
+        if not isinstance(stream, av.audio.stream.AudioStream):
+            raise TypeError(f"{codec_name} is not an audio encoder")
+        stream.layout = "mono"
+        if bitrate is not None:
+            stream.bit_rate = bitrate
+        frame_size = stream.codec_context.frame_size or None
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate, frame_size=frame_size)
+        pcm = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm), format="flt", layout="mono")
+        frame.sample_rate = sample_rate
+        frames = [*resampler.resample(frame), *resampler.resample(None)]
+        for out in frames:
+            for packet in stream.encode(out):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    finally:
+        container.close()
+    return buf.getvalue()
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Resample mono float samples with FFmpeg's resampler."""
+    if rate_in == rate_out:
+        return np.asarray(samples, dtype=np.float32)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate_out)
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(np.asarray(samples, dtype=np.float32).reshape(1, -1)), format="flt", layout="mono"
+    )
+    frame.sample_rate = rate_in
+    outs = [*resampler.resample(frame), *resampler.resample(None)]
+    if not outs:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate([o.to_ndarray().reshape(-1) for o in outs]).astype(np.float32)
+
+
+# --- frame features ---------------------------------------------------------------------------
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+
+
+def _triangular_filters(edges_hz: np.ndarray) -> np.ndarray:
+    """Triangular filters over the rfft bins with the given band edges (n + 2 of them)."""
+    bins = np.linspace(0.0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    n = edges_hz.size - 2
+    bank = np.zeros((n, bins.size))
+    for i in range(n):
+        lo, mid, hi = edges_hz[i], edges_hz[i + 1], edges_hz[i + 2]
+        up = (bins - lo) / max(mid - lo, _EPS)
+        down = (hi - bins) / max(hi - mid, _EPS)
+        bank[i] = np.maximum(0.0, np.minimum(up, down))
+    return bank
+
+
+_MEL_BANK = _triangular_filters(
+    _mel_to_hz(np.linspace(_hz_to_mel(np.array(0.0)), _hz_to_mel(np.array(8000.0)), N_MELS + 2))
+)
+_LIN_BANK = _triangular_filters(np.linspace(0.0, SAMPLE_RATE / 2, N_LINEAR_FILTERS + 2))
+_WINDOW = np.hamming(FRAME_LENGTH)
+
+
+def _dct_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """Orthonormal DCT-II rows 0..n_out-1."""
+    k = np.arange(n_out)[:, None]
+    n = np.arange(n_in)[None, :]
+    mat = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
+    mat[0] /= np.sqrt(2.0)
+    return mat
+
+
+_DCT = _dct_matrix(N_LINEAR_FILTERS, N_LFCC + 1)
+
+
+def frame_signal(x: np.ndarray) -> np.ndarray:
+    """Frames (n_frames, FRAME_LENGTH); signals shorter than one frame are zero-padded to one."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.size < FRAME_LENGTH:
+        x = np.pad(x, (0, FRAME_LENGTH - x.size))
+    n = 1 + (x.size - FRAME_LENGTH) // HOP_LENGTH
+    idx = np.arange(FRAME_LENGTH)[None, :] + HOP_LENGTH * np.arange(n)[:, None]
+    return x[idx]
+
+
+def power_spectrum(x: np.ndarray) -> np.ndarray:
+    """|rfft|^2 of the Hamming-windowed frames, (n_frames, N_FFT // 2 + 1)."""
+    frames = frame_signal(x)
+    frames = frames - frames.mean(axis=1, keepdims=True)
+    return np.abs(np.fft.rfft(frames * _WINDOW, n=N_FFT)) ** 2
+
+
+def _deltas(feat: np.ndarray, width: int = 2) -> np.ndarray:
+    """Regression deltas over +-width frames (edges repeated)."""
+    padded = np.pad(feat, ((width, width), (0, 0)), mode="edge")
+    n = feat.shape[0]
+    num = sum(k * (padded[width + k : width + k + n] - padded[width - k : width - k + n]) for k in range(1, width + 1))
+    return num / (2.0 * sum(k * k for k in range(1, width + 1)))
+
+
+N_FINE_BANDS = 16
+N_FLAT_BANDS = 8
+
+
+def _smooth_bins(logspec: np.ndarray, width: int = 9) -> np.ndarray:
+    kernel = np.ones(width) / width
+    padded = np.pad(logspec, ((0, 0), (width // 2, width // 2)), mode="edge")
+    out = np.empty_like(logspec)
+    csum = np.cumsum(np.pad(padded, ((0, 0), (1, 0))), axis=1)
+    out[:] = (csum[:, width:] - csum[:, :-width]) * kernel[0]
+    return out
+
+
+@dataclass(frozen=True)
+class FrameFeatures:
+    log_mel: np.ndarray  # (n_frames, N_MELS), natural log
+    lfcc: np.ndarray  # (n_frames, 3 * N_LFCC): c1..c20, deltas, delta-deltas
+    log_energy: np.ndarray  # (n_frames,), dB relative to full scale
+    mel_delta: np.ndarray  # (n_frames, N_MELS): deltas of the log-mel bands
+    fine: np.ndarray  # (n_frames, N_FINE_BANDS): mean |log spectrum - its 9-bin smoothing| per linear band
+    flatness: np.ndarray  # (n_frames, N_FLAT_BANDS): log spectral flatness per linear band
+
+
+def frame_features(x: np.ndarray) -> FrameFeatures:
+    spec = power_spectrum(x)
+    # a floor 80 dB under the loudest frame's mean bin power: gain moves every log feature alike
+    floor = 1e-8 * float(spec.mean(axis=1).max()) + _EPS
+    log_mel = np.log(spec @ _MEL_BANK.T + floor)
+    log_lin = np.log(spec @ _LIN_BANK.T + floor)
+    cep = (log_lin @ _DCT.T)[:, 1:]
+    d1 = _deltas(cep)
+    d2 = _deltas(d1)
+    frames = frame_signal(x)
+    energy_db = 10.0 * np.log10(np.mean(frames**2, axis=1) + _EPS)
+    logspec = np.log(spec[:, 1:] + floor)  # 256 bins above DC
+    resid = np.abs(logspec - _smooth_bins(logspec))
+    fine = resid.reshape(resid.shape[0], N_FINE_BANDS, -1).mean(axis=2)
+    bands = logspec.reshape(logspec.shape[0], N_FLAT_BANDS, -1)
+    flat = bands.mean(axis=2) - np.log(np.exp(bands).mean(axis=2) + _EPS)
+    return FrameFeatures(
+        log_mel=log_mel,
+        lfcc=np.concatenate([cep, d1, d2], axis=1),
+        log_energy=energy_db,
+        mel_delta=_deltas(log_mel),
+        fine=fine,
+        flatness=flat,
+    )
+
+
+# --- voice activity ----------------------------------------------------------------------------
+
+VAD_ABSOLUTE_FLOOR_DB = -55.0
+"""Frames quieter than this (dB full scale) are never speech."""
+VAD_MIN_DYNAMIC_RANGE_DB = 10.0
+"""Speech rises and falls with syllables; a frame-energy spread (95th - 5th percentile) below
+this is stationary sound (hum, tone, steady noise) and counts as no speech."""
+
+
+@dataclass(frozen=True)
+class VoiceActivity:
+    speech: np.ndarray  # bool per 10 ms frame
+    speech_seconds: float
+    speech_ratio: float
+    threshold_db: float
+
+    def verdict(self, min_speech_seconds: float = 1.0) -> str:
+        """``"speech"``, ``"too_little_speech"`` or ``"no_speech"``."""
+        if self.speech_seconds < 0.2:
+            return "no_speech"
+        if self.speech_seconds < min_speech_seconds:
+            return "too_little_speech"
+        return "speech"
+
+
+def voice_activity(x: np.ndarray, energy_db: np.ndarray | None = None) -> VoiceActivity:
+    """Energy VAD: a frame is speech when it is louder than an adaptive threshold,
+    ``max(5th percentile + max(6 dB, 30 % of the 5th-95th spread), 95th percentile - 35 dB, -55 dBFS)``,
+    and the clip's energy is not stationary (spread >= 10 dB). Isolated single frames are dropped."""
+    if energy_db is None:
+        energy_db = 10.0 * np.log10(np.mean(frame_signal(x) ** 2, axis=1) + _EPS)
+    p5, p95 = np.percentile(energy_db, [5, 95])
+    spread = float(p95 - p5)
+    threshold = float(max(p5 + max(6.0, 0.3 * spread), p95 - 35.0, VAD_ABSOLUTE_FLOOR_DB))
+    if spread < VAD_MIN_DYNAMIC_RANGE_DB:
+        speech = np.zeros(energy_db.shape, dtype=bool)
+    else:
+        speech = energy_db > threshold
+        # drop isolated single frames (clicks)
+        if speech.size >= 3:
+            left = np.concatenate([[False], speech[:-1]])
+            right = np.concatenate([speech[1:], [False]])
+            speech = speech & (left | right)
+    seconds = float(speech.sum() * HOP_LENGTH / SAMPLE_RATE)
+    ratio = float(speech.mean()) if speech.size else 0.0
+    return VoiceActivity(speech=speech, speech_seconds=seconds, speech_ratio=ratio, threshold_db=threshold)
+
+
+# --- pooled features ---------------------------------------------------------------------------
+
+BLOCKS: dict[str, int] = {
+    "mel_mean": N_MELS,
+    "mel_std": N_MELS,
+    "lfcc_mean": 3 * N_LFCC,
+    "lfcc_std": 3 * N_LFCC,
+    "mel_delta_std": N_MELS,
+    "fine_mean": N_FINE_BANDS,
+    "fine_std": N_FINE_BANDS,
+    "flat_mean": N_FLAT_BANDS,
+    "flat_std": N_FLAT_BANDS,
+}
+"""Every pooled block and its size, in the order :func:`pool` writes them."""
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "logmel": ("mel_mean", "mel_std"),
+    "lfcc": ("lfcc_mean", "lfcc_std"),
+    "combined": ("mel_mean", "mel_std", "lfcc_mean", "lfcc_std"),
+    "dynamics": ("lfcc_std", "mel_delta_std"),
+    "fine": ("fine_mean", "fine_std", "flat_mean", "flat_std"),
+    "lfcc+fine": ("lfcc_mean", "lfcc_std", "fine_mean", "fine_std", "flat_mean", "flat_std"),
+    "all": tuple(BLOCKS),
+}
+"""Feature sets compared in training: names -> blocks."""
+
+
+def feature_names(feature_set: str = "all") -> list[str]:
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {feature_set!r}")
+    return [f"{block}_{i:02d}" for block in FEATURE_SETS[feature_set] for i in range(BLOCKS[block])]
+
+
+def block_columns(feature_set: str) -> np.ndarray:
+    """Columns of ``feature_set`` in the full vector of :func:`pool`."""
+    offsets, at = {}, 0
+    for block, size in BLOCKS.items():
+        offsets[block] = np.arange(at, at + size)
+        at += size
+    return np.concatenate([offsets[b] for b in FEATURE_SETS[feature_set]])
+
+
+def pool(frames: FrameFeatures, speech: np.ndarray | None, feature_set: str = "all") -> np.ndarray:
+    """Mean and std over the speech frames (all frames when fewer than 10 are speech), all blocks
+    of :data:`BLOCKS`, then the columns of ``feature_set``. Log-mel means are relative to the mean
+    log-mel level, so an overall gain changes nothing."""
+    mask = speech if speech is not None and int(speech.sum()) >= 10 else np.ones(frames.log_mel.shape[0], dtype=bool)
+    mel = frames.log_mel[mask]
+    mel_mean = mel.mean(axis=0)
+    lf = frames.lfcc[mask]
+    parts = [
+        mel_mean - mel_mean.mean(),
+        mel.std(axis=0),
+        lf.mean(axis=0),
+        lf.std(axis=0),
+        frames.mel_delta[mask].std(axis=0),
+        frames.fine[mask].mean(axis=0),
+        frames.fine[mask].std(axis=0),
+        frames.flatness[mask].mean(axis=0),
+        frames.flatness[mask].std(axis=0),
+    ]
+    full = np.concatenate(parts).astype(np.float64)
+    return full if feature_set == "all" else full[block_columns(feature_set)]
+
+
+def pooled_features(x: np.ndarray, feature_set: str = "all") -> np.ndarray:
+    """One feature vector for the whole signal (speech frames only)."""
+    frames = frame_features(x)
+    vad = voice_activity(x, frames.log_energy)
+    return pool(frames, vad.speech, feature_set)
+
+
+def window_starts(n_samples: int, window_s: float = 1.0, hop_s: float = 0.5) -> list[int]:
+    """Start samples of the ``window_s`` windows every ``hop_s``; one window when the signal is
+    shorter, and the last window ends at the signal's end."""
+    win = int(window_s * SAMPLE_RATE)
+    hop = int(hop_s * SAMPLE_RATE)
+    if n_samples <= win:
+        return [0]
+    starts = list(range(0, n_samples - win + 1, hop))
+    if starts[-1] + win < n_samples:
+        starts.append(n_samples - win)
+    return starts
+
+
+def window_features(
+    x: np.ndarray, feature_set: str = "all", window_s: float = 1.0, hop_s: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feature vectors of the 1 s windows (frame features computed once over the whole signal)
+    and each window's speech seconds: ``(features (n_windows, dim), speech_seconds (n_windows,))``."""
+    frames = frame_features(x)
+    vad = voice_activity(x, frames.log_energy)
+    n_frames = frames.log_mel.shape[0]
+    win_frames = max(1, int(window_s * SAMPLE_RATE) // HOP_LENGTH - (FRAME_LENGTH // HOP_LENGTH) + 1)
+    feats, speech_s = [], []
+    for start in window_starts(x.size, window_s, hop_s):
+        f0 = min(start // HOP_LENGTH, max(0, n_frames - win_frames))
+        sl = slice(f0, f0 + win_frames)
+        sub = FrameFeatures(*(getattr(frames, f)[sl] for f in FrameFeatures.__dataclass_fields__))
+        feats.append(pool(sub, vad.speech[sl], feature_set))
+        speech_s.append(float(vad.speech[sl].sum() * HOP_LENGTH / SAMPLE_RATE))
+    return np.stack(feats), np.asarray(speech_s)
