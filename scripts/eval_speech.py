@@ -3,7 +3,7 @@ plain and re-encoded as MP3 64 kbps: the product's inference path, no sklearn. C
 agrees with what ``train_speech.py`` reported and adds 1 s window numbers over the windows with
 speech only. Tunes nothing.
 
-    PYTHONPATH=src python scripts/eval_speech.py --data /work/shared/speech
+    PYTHONPATH=src python scripts/eval_speech.py --data ../shared/speech
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from originlens.audio.head import SpeechHead
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/speech"))
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "speech")
     ap.add_argument("--results", type=Path, default=Path("docs/models/speech-results-numpy-head.json"))
     args = ap.parse_args()
     head = SpeechHead.load()

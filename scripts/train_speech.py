@@ -4,7 +4,7 @@ only, then scored once on shared/speech/eval (plain and re-encoded as MP3 64 kbp
 
 Usage (CPU, about 10 minutes on 1 core):
 
-    PYTHONPATH=src python scripts/train_speech.py --data /work/shared/speech \
+    PYTHONPATH=src python scripts/train_speech.py --data ../shared/speech \
         --out src/originlens/audio/models/speech_head.json --results docs/models/speech-results.json
 
 ``--no-eval`` stops after training (nothing from eval/ is read).
@@ -207,7 +207,7 @@ def operating_point(
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/speech"))
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "speech")
     ap.add_argument("--copies", type=int, default=4)
     ap.add_argument("--out", type=Path, default=Path("src/originlens/audio/models/speech_head.json"))
     ap.add_argument("--results", type=Path, default=Path("docs/models/speech-results.json"))

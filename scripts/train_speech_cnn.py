@@ -81,7 +81,7 @@ def train_fold(X: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> SmallCNN
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/speech"))
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "speech")
     ap.add_argument("--copies", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--folds", type=int, default=4, help="source repos grouped round-robin into this many folds")
