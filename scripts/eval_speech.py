@@ -38,9 +38,7 @@ def main() -> int:
         for i, row in enumerate(rows):
             x = F.decode_audio((eval_dir / row["file"]).read_bytes())
             if cond == "mp3_64k":
-                n = x.size
-                x = F.decode_audio(F.encode_audio(x, "mp3", bitrate=64_000))
-                x = np.pad(x, (0, max(0, n - x.size)))[:n]
+                x = F.through_codec(x, "mp3", 64_000)
             s = head.score(x)
             verdicts.append(s.verdict)
             ps.append(np.nan if s.p_synthetic is None else s.p_synthetic)

@@ -63,10 +63,7 @@ def augment(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         x = F.resample(F.resample(x, F.SAMPLE_RATE, rate), rate, F.SAMPLE_RATE)
         steps.append(f"rs{rate}")
     codec, bitrate = CODEC_CHOICES[int(rng.integers(len(CODEC_CHOICES)))]
-    n = x.size
-    x = F.decode_audio(F.encode_audio(x, codec, bitrate=bitrate))
-    # codecs add priming delay; keep the length
-    x = np.pad(x, (0, max(0, n - x.size)))[: max(n, 1)]
+    x = F.through_codec(x, codec, bitrate)
     steps.append(f"{codec}{bitrate // 1000}k")
     gain_db = float(rng.uniform(-18.0, 3.0))
     x = x * 10 ** (gain_db / 20)
@@ -354,9 +351,7 @@ def evaluate(eval_dir: Path, head: dict[str, Any], scaler: StandardScaler, model
         for i, row in enumerate(rows):
             x = F.decode_audio((eval_dir / row["file"]).read_bytes())
             if cond == "mp3_64k":
-                n = x.size
-                x = F.decode_audio(F.encode_audio(x, "mp3", bitrate=64_000))
-                x = np.pad(x, (0, max(0, n - x.size)))[:n]
+                x = F.through_codec(x, "mp3", 64_000)
             feats, speech, sp = clip_windows(x)
             lg = model.decision_function(scaler.transform(feats[:, cols]))
             use = speech >= MIN_WINDOW_SPEECH_S

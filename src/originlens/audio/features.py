@@ -84,6 +84,14 @@ _CONTAINERS = {
 AUDIO_CODECS: tuple[str, ...] = tuple(_CONTAINERS)
 
 
+def through_codec(samples: np.ndarray, codec: str, bitrate: int) -> np.ndarray:
+    """``samples`` encoded with ``codec`` and decoded again, at the same length (codecs add
+    priming delay): what a re-encoded recording sounds like, for augmentation and evaluation."""
+    n = samples.size
+    out = decode_audio(encode_audio(samples, codec, bitrate=bitrate))
+    return np.pad(out, (0, max(0, n - out.size)))[: max(n, 1)]
+
+
 def encode_audio(
     samples: np.ndarray,
     codec: str = "wav",
