@@ -108,6 +108,9 @@ def video_scores(frames: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     return scores
 
 
+NO_DECISION = "no conclusive provenance and no voting model (indicator scores are shown; they do not vote)"
+
+
 def fill_verdict(row: Row, verdict: dict[str, Any] | None) -> None:
     """Copy a verdict (identifAI shape, image or video) into ``row``."""
     if verdict is None:
@@ -120,9 +123,7 @@ def fill_verdict(row: Row, verdict: dict[str, Any] | None) -> None:
     row.evidence = verdict.get("evidence") or ("none" if verdict.get("unknown") else "statistical")
     models = verdict.get("models") or []
     row.decided_by = verdict.get("forced_by") or (", ".join(models) if models else None)
-    row.reason = verdict.get("reason") or (
-        "no detector could judge this file" if row.verdict == "unknown" and row.evidence == "none" else None
-    )
+    row.reason = verdict.get("reason") or (NO_DECISION if row.verdict == "unknown" and row.evidence == "none" else None)
 
 
 # ------------------------------------------------------------------------------ in-process
