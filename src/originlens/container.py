@@ -17,6 +17,7 @@ from originlens.detectors.morphing import MorphingDetector
 from originlens.detectors.nsfw import NsfwDetector
 from originlens.detectors.pixel import PixelDetector
 from originlens.detectors.registry import DetectorRegistry, load_detector_class
+from originlens.detectors.speech import SpeechDetector
 from originlens.detectors.tampering import TamperingDetector
 from originlens.detectors.watermark import WatermarkDetector
 from originlens.faces.detection import FaceDetector
@@ -75,6 +76,7 @@ def build_registry(settings: Settings) -> DetectorRegistry:
         TamperingDetector(),
         NsfwDetector(use_nudenet=settings.nsfw_nudenet),
         MorphingDetector(),
+        SpeechDetector(),
     ]
     detectors = [d for d in detectors if d.name not in settings.disabled_detectors]
     detectors += [load_detector_class(path)() for path in settings.extra_detectors]

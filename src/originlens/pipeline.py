@@ -88,6 +88,20 @@ def _predict(detector: Detector, media: MediaInput) -> Prediction:
         )
 
 
+def _scored(prediction: Prediction, detector: Detector) -> ScoredModel:
+    return ScoredModel(
+        model=prediction.model,
+        kind=detector.kind,
+        votes=detector.votes,
+        artificial=prediction.artificial,
+        unknown=prediction.unknown,
+        obsolete=detector.obsolete,
+        relevance=detector.relevance,
+        forces=prediction.forces,
+        reason=str(prediction.details.get("reason") or "") or None,
+    )
+
+
 def analyse_media(registry: DetectorRegistry, media: MediaInput, options: Collection[str] = ()) -> Outcome:
     """Every detector's prediction (a crashing detector reports ``unknown``), then the policy.
 
@@ -101,6 +115,8 @@ def analyse_media(registry: DetectorRegistry, media: MediaInput, options: Collec
     asked = set(options)
     morphing = None
     for detector in registry:
+        if "image" not in detector.modalities:
+            continue
         if detector.option is not None and detector.option not in asked:
             continue
         if detector.option == "with_morphing":
@@ -109,19 +125,7 @@ def analyse_media(registry: DetectorRegistry, media: MediaInput, options: Collec
         prediction = _predict(detector, media)
         predictions.append(prediction)
         results.append(_result_json(prediction, detector))
-        scored.append(
-            ScoredModel(
-                model=prediction.model,
-                kind=detector.kind,
-                votes=detector.votes,
-                artificial=prediction.artificial,
-                unknown=prediction.unknown,
-                obsolete=detector.obsolete,
-                relevance=detector.relevance,
-                forces=prediction.forces,
-                reason=str(prediction.details.get("reason") or "") or None,
-            )
-        )
+        scored.append(_scored(prediction, detector))
     outcome = Outcome(results=results, verdicts=[], forcing=[], c2pa=None, predictions=predictions)
     _analyse_faces(registry, media, morphing, outcome)
     verdicts, forcing = decide(scored)
@@ -303,3 +307,113 @@ def frame_verdicts(per_frame: list[dict[str, Any]], heuristic: str) -> list[Fram
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------------- audio
+
+CHUNK_SECONDS = 5.0
+"""A recording is judged as a whole and in chunks of this length (``chunk_details``)."""
+MAX_CHUNKS = 120
+"""Longer recordings get longer chunks (a whole number of seconds) so there are at most this many."""
+MIN_TAIL_SECONDS = 1.0
+"""A last chunk shorter than this is merged into the one before it."""
+
+
+def chunk_bounds(duration_s: float, chunk_s: float = CHUNK_SECONDS) -> list[tuple[float, float]]:
+    """``(start, end)`` seconds of each chunk: ``chunk_s`` long (longer when there would be more
+    than :data:`MAX_CHUNKS`), the last one merged into its neighbour when it is under 1 s."""
+    if duration_s <= 0:
+        return []
+    import math
+
+    length = max(chunk_s, float(math.ceil(duration_s / MAX_CHUNKS)))
+    bounds: list[tuple[float, float]] = []
+    start = 0.0
+    while start < duration_s - 1e-9:
+        end = min(start + length, duration_s)
+        bounds.append((round(start, 3), round(end, 3)))
+        start = end
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < MIN_TAIL_SECONDS:
+        tail = bounds.pop()
+        bounds[-1] = (bounds[-1][0], tail[1])
+    return bounds
+
+
+@dataclass
+class AudioOutcome:
+    """A recording's analysis: the whole recording and each chunk, each with results and verdicts."""
+
+    duration_s: float
+    results: list[dict[str, Any]]
+    verdicts: list[dict[str, Any]]
+    forcing: list[dict[str, Any]]
+    c2pa: dict[str, Any] | None
+    chunks: list[dict[str, Any]]
+    """Per chunk: ``index``, ``start``, ``end`` (seconds), ``results``, ``verdicts``."""
+    speech_seconds: float | None = None
+    waveform: list[float] = field(default_factory=list)
+    """Peak amplitude of 400 equal slices, for drawing the recording."""
+    notes: list[str] = field(default_factory=list)
+
+    def verdict(self, heuristic: str, *, prevent_c2pa_forces: bool = False) -> dict[str, Any] | None:
+        return select_verdict(self.verdicts, self.forcing, heuristic, prevent_c2pa_forces=prevent_c2pa_forces)
+
+
+def _audio_detectors(registry: DetectorRegistry) -> list[Detector]:
+    return [d for d in registry if "audio" in d.modalities]
+
+
+def analyse_audio(
+    registry: DetectorRegistry,
+    audio: Any,
+    mime: str,
+    *,
+    name: str = "",
+    path: str | Path | None = None,
+    chunk_s: float = CHUNK_SECONDS,
+) -> AudioOutcome:
+    """Judge a decoded recording (``media.audio.DecodedAudio``) as a whole, then chunk by chunk.
+
+    Every audio detector judges the whole recording; the statistical ones also judge each chunk
+    (provenance describes the file, so it is read once). ``path`` lets a provenance reader read
+    the container itself (C2PA). The verdict policy is the images' (``verdicts/policy.py``).
+    """
+    from originlens.media.audio import waveform_envelope
+
+    detectors = _audio_detectors(registry)
+    whole = MediaInput(data=b"", mime_type=mime, name=name, decoded=audio, path=None if path is None else str(path))
+    predictions: list[Prediction] = []
+    results: list[dict[str, Any]] = []
+    scored: list[ScoredModel] = []
+    for detector in detectors:
+        prediction = _predict(detector, whole)
+        predictions.append(prediction)
+        results.append(_result_json(prediction, detector))
+        scored.append(_scored(prediction, detector))
+    verdicts, forcing = decide(scored)
+    c2pa = next((p.evidence for p in predictions if p.model == "c2pa" and p.evidence), None)
+
+    per_chunk = [d for d in detectors if d.kind == "statistical"]
+    chunks: list[dict[str, Any]] = []
+    for index, (start, end) in enumerate(chunk_bounds(audio.duration_s, chunk_s)):
+        part = MediaInput(data=b"", mime_type=mime, name=f"chunk-{index}", decoded=audio.segment(start, end))
+        chunk_results, chunk_scored = [], []
+        for detector in per_chunk:
+            prediction = _predict(detector, part)
+            chunk_results.append(_result_json(prediction, detector))
+            chunk_scored.append(_scored(prediction, detector))
+        chunk_verdicts, _ = decide(chunk_scored)
+        chunks.append(
+            {"index": index, "start": start, "end": end, "results": chunk_results, "verdicts": chunk_verdicts}
+        )
+    speech = next((p.details.get("speech_seconds") for p in predictions if p.model == "speech"), None)
+    return AudioOutcome(
+        duration_s=round(audio.duration_s, 3),
+        results=results,
+        verdicts=verdicts,
+        forcing=forcing,
+        c2pa=c2pa,
+        chunks=chunks,
+        speech_seconds=None if speech is None else float(speech),
+        waveform=waveform_envelope(audio.samples),
+    )

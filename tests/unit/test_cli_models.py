@@ -20,7 +20,7 @@ from originlens.faces.landmarks import FaceLandmarker
 from originlens.settings import Settings
 from tests.support.shared_data import REPO
 
-MODEL_BACKED = {"nsfw", "morphing", "clip-probe", "spectral", FACE_FINDER, "pixel"}
+MODEL_BACKED = {"nsfw", "morphing", "clip-probe", "spectral", FACE_FINDER, "pixel", "speech"}
 """The models that load weight files (the provenance and tampering detectors are rules)."""
 
 

@@ -29,7 +29,10 @@ class MediaInput:
     """Sniffed from the content, e.g. ``image/jpeg``; never taken from the client."""
     name: str = ""
     decoded: Any = field(default=None, compare=False, repr=False)
-    """The decoded ``PIL.Image`` when the caller already has it; see :meth:`image`."""
+    """The decoded ``PIL.Image`` when the caller already has it; see :meth:`image`. For audio,
+    a ``media.audio.DecodedAudio`` (mono 16 kHz samples and the container's tags)."""
+    path: str | None = None
+    """The file on local disk, when there is one (large recordings are not held as ``data``)."""
 
     def image(self) -> Any:
         """The decoded image (first frame), decoded at most once for all detectors.
@@ -107,6 +110,9 @@ class Detector(ABC):
     model whose measured quality does not yet earn a vote (see ``docs/models/pixel.md``)."""
     media_types: ClassVar[tuple[str, ...]] = ("image/",)
     """MIME prefixes this detector can judge; others get ``unknown``."""
+    modalities: ClassVar[tuple[str, ...]] = ("image",)
+    """Which analyses run it: ``image`` (images and video frames) and/or ``audio`` (recordings
+    and video speech tracks). A detector is never shown in the results of another modality."""
 
     def __init__(self) -> None:
         self._loaded = False

