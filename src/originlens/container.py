@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from originlens.detectors.audio_metadata import AudioMetadataDetector
 from originlens.detectors.base import Detector
 from originlens.detectors.c2pa_reader import C2PADetector
 from originlens.detectors.metadata import MetadataDetector
@@ -71,6 +72,7 @@ def build_registry(settings: Settings) -> DetectorRegistry:
     detectors: list[Detector] = [
         C2PADetector(settings.c2pa_trust_anchors),
         MetadataDetector(),
+        AudioMetadataDetector(),
         WatermarkDetector(),
         PixelDetector(votes=settings.pixel_votes),
         TamperingDetector(),
