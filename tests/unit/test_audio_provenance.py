@@ -147,7 +147,7 @@ METADATA = AudioMetadataDetector()
 def test_an_id3_tsse_naming_elevenlabs_decides() -> None:
     media = _decoded(_mp3_with_id3({"TSSE": "ElevenLabs", "TIT2": "Welcome message"}))
     p = METADATA.predict(media)
-    assert p.forces == "artificial" and p.artificial == 0.99 and not p.unknown
+    assert p.forces is None and p.artificial == 0.99 and not p.unknown
     assert p.details["tool"] == "ElevenLabs"
     assert p.details["tag"] == "encoder" and p.details["value"] == "ElevenLabs"
     assert p.details["source"] == "ID3 TSSE (encoder)"
@@ -156,7 +156,7 @@ def test_an_id3_tsse_naming_elevenlabs_decides() -> None:
 
 def test_an_id3_txxx_software_frame_naming_a_tool_decides() -> None:
     p = METADATA.predict(_decoded(_mp3_with_id3({"TXXX:software": "PlayHT 2.0 (play.ht)"})))
-    assert p.forces == "artificial"
+    assert p.forces is None and p.artificial == 0.99
     assert (p.details["tool"], p.details["source"]) == ("PlayHT", "ID3 TXXX 'software'")
 
 
@@ -165,19 +165,19 @@ def test_an_id3_comment_is_only_a_hint() -> None:
     p = METADATA.predict(_decoded(_mp3_with_id3({"COMM": "Narration generated with ElevenLabs Multilingual v2"})))
     assert p.forces is None and not p.unknown and p.artificial == 0.8
     assert (p.details["tool"], p.details["source"]) == ("ElevenLabs", "ID3 COMM (comment)")
-    assert "does not decide" in p.details["reason"]
+    assert "only a hint" in p.details["reason"]
 
 
 def test_a_vorbis_encoder_comment_in_ogg_decides() -> None:
     data = _encode("ogg", "libopus", stream_tags={"ENCODER": "Coqui XTTS v2"}, rate=48_000)
     p = METADATA.predict(_decoded(data))
-    assert p.forces == "artificial"
+    assert p.forces is None and p.artificial == 0.99
     assert (p.details["tool"], p.details["source"]) == ("Coqui TTS / XTTS", "Vorbis comment ENCODER")
 
 
 def test_a_bare_tool_name_counts_only_in_a_software_field_of_a_flac() -> None:
     named = METADATA.predict(_decoded(_encode("flac", "flac", container_tags={"SOFTWARE": "piper 1.2.0"})))
-    assert named.forces == "artificial" and named.details["tool"] == "Piper TTS"
+    assert named.artificial == 0.99 and named.details["tool"] == "Piper TTS"
     assert named.details["source"] == "Vorbis comment SOFTWARE"
     song = METADATA.predict(
         _decoded(_encode("flac", "flac", container_tags={"TITLE": "Piper at the Gates of Dawn", "ARTIST": "Bark"}))
@@ -190,7 +190,7 @@ def test_an_mp4_too_atom_naming_a_tool_decides() -> None:
     media = _decoded(data)
     assert media.mime_type == "audio/mp4"
     p = METADATA.predict(media)
-    assert p.forces == "artificial"
+    assert p.forces is None and p.artificial == 0.99
     assert (p.details["tool"], p.details["source"], p.details["value"]) == (
         "ElevenLabs",
         "MP4 ©too (encoder)",
@@ -200,7 +200,7 @@ def test_an_mp4_too_atom_naming_a_tool_decides() -> None:
 
 def test_an_ai_digital_source_type_tag_decides_and_an_aigc_maybe_label_does_not() -> None:
     declared = METADATA.predict(_decoded(_mp3_with_id3({"TXXX:DigitalSourceType": AI})))
-    assert declared.forces == "artificial"
+    assert declared.forces is None and declared.artificial == 0.99
     assert declared.details["tool"] == "generative AI (trainedAlgorithmicMedia)"
     label = json.dumps({"Label": "2", "ContentProducer": "example-voice-platform"})
     maybe = METADATA.predict(_decoded(_mp3_with_id3({"TXXX:AIGC": label})))
@@ -446,16 +446,18 @@ def test_a_signed_ai_wav_is_forced_artificial_unless_c2pa_forcing_is_prevented(p
     assert all("c2pa" not in {r["model"] for r in chunk["results"]} for chunk in outcome.chunks)
 
 
-def test_prevent_c2pa_forces_leaves_a_tool_named_in_the_tags_deciding(pki: Pki, tmp_path: Path) -> None:
+def test_only_the_signed_assertion_decides_a_tool_named_in_the_tags_is_evidence(pki: Pki, tmp_path: Path) -> None:
+    """Issue 15: a valid AI assertion forces the verdict; nothing else does (tags are unsigned)."""
     mp3 = _sign(pki, _mp3_with_id3({"TSSE": "ElevenLabs"}), "audio/mpeg")
     media = _on_disk(tmp_path, mp3, "voice.mp3")
     outcome = _analyse(media)
-    assert [f["by"] for f in outcome.forcing] == ["c2pa", "audio-metadata"]
+    assert [f["by"] for f in outcome.forcing] == ["c2pa"]
     heuristic = HEURISTICS[0]
     assert outcome.verdict(heuristic)["forced_by"] == "c2pa"
     prevented = outcome.verdict(heuristic, prevent_c2pa_forces=True)
-    assert prevented["classification"] == "artificial" and prevented["forced_by"] == "audio-metadata"
-    assert "ElevenLabs" in prevented["reason"]
+    assert "forced_by" not in prevented
+    tags = next(r for r in outcome.results if r["model"] == "audio-metadata")
+    assert tags["classification_details"]["tool"] == "ElevenLabs" and not tags["votes"]
 
 
 def test_an_ordinary_recording_is_decided_by_nothing_but_the_speech_model(tmp_path: Path) -> None:

@@ -158,7 +158,10 @@ class Found:
 
 
 class AudioMetadataDetector(Detector):
-    """Reads the tags of a recording; forces ``artificial`` when a software field names a synthesis tool."""
+    """Reads the tags of a recording and reports any synthesis tool or AI label they name.
+
+    It never forces the verdict: issue 15's policy for audio is that only a *valid* (signed)
+    AI assertion, i.e. C2PA, decides; tags are unsigned and trivially written by anyone."""
 
     name = "audio-metadata"
     kind = "provenance"
@@ -208,12 +211,10 @@ class AudioMetadataDetector(Detector):
                 details["found"] = [f.to_json() for f in found[:10]]
             reason = f"{best.source} {best.what} {best.tool} ('{_shown(best.value, 80)}')"
             if not best.conclusive:
-                reason += "; free text is only a hint, so it does not decide"
-            details["reason"] = reason
+                reason += "; free text is only a hint"
+            details["reason"] = reason + "; unsigned tags are shown as evidence but do not decide the verdict"
             score = AI_SCORE if best.conclusive else POSSIBLE_AI_SCORE
-            return Prediction(
-                model=self.name, artificial=score, details=details, forces="artificial" if best.conclusive else None
-            )
+            return Prediction(model=self.name, artificial=score, details=details)
         if human:
             details.update(human[0].to_json())
             details["reason"] = f"{human[0].source} declares {human[0].tool}: weak evidence of a human origin"
