@@ -146,6 +146,8 @@ class Container:
             max_image_pixels=self.settings.max_image_pixels,
             video_max_seconds=self.settings.video_max_seconds,
             video_decode_deadline_s=self.settings.video_decode_deadline_s,
+            audio_max_seconds=self.settings.audio_max_seconds,
+            audio_decode_deadline_s=self.settings.audio_decode_deadline_s,
             max_attempts=self.settings.job_max_attempts,
             wake_webhooks=self.dispatcher.wake,
             lease_s=self.settings.job_lease_s,

@@ -42,12 +42,8 @@ def find_own(session: Session, user: User, identifier: str) -> tuple[Classificat
 
 
 def response_for(classification: Classification, user: User, forced: str | None, public_url: str) -> dict[str, Any]:
-    """The API's JSON for this result (``ImageResponse`` or ``VideoResponse``)."""
-    from originlens.services.videos import build_video_response
-
-    if classification.analysis.media_type == "video":
-        return build_video_response(classification, user, forced, public_url)
-    return images_service.build_response(classification, user, forced, public_url)
+    """The API's JSON for this result (``ImageResponse``, ``VideoResponse`` or ``AudioResponse``)."""
+    return results.build_one(classification, user, forced, public_url)
 
 
 def verdict_label(body: dict[str, Any]) -> str:
