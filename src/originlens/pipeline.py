@@ -17,9 +17,10 @@ from originlens.detectors.registry import DetectorRegistry
 from originlens.verdicts import policy
 from originlens.verdicts.heuristics import HEURISTICS
 from originlens.verdicts.policy import ScoredModel, decide, select_verdict
-from originlens.verdicts.video import FrameVerdict, video_verdict
+from originlens.verdicts.video import FrameVerdict, SpeechTrackVerdict, video_verdict, with_speech
 
-if TYPE_CHECKING:  # PyAV loads only when a video is analysed
+if TYPE_CHECKING:  # PyAV loads only when a video or a recording is analysed
+    from originlens.media.audio import AudioLimits
     from originlens.media.video import Frame, VideoLimits
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,11 @@ class SampledVideo:
 
     frames: list[Frame]
     provenance: Prediction | None = None
+    speech: Any = None
+    """The first audio track, decoded (``media.audio.DecodedAudio``); ``None`` when there is none."""
+    speech_mime: str = ""
+    speech_error: str | None = None
+    """Why the audio track could not be read (the video is still judged from its frames)."""
 
     @property
     def c2pa(self) -> dict[str, Any] | None:
@@ -196,6 +202,8 @@ class VideoOutcome:
     frames_asked: int
     is_nsfw: bool | None = None
     """Set only when ``with_nsfw`` was asked: any analysed frame judged NSFW."""
+    audios: list[dict[str, Any]] = field(default_factory=list)
+    """The speech track's analysis (:func:`speech_track_json`), when the video has one."""
 
     @property
     def unanalysed(self) -> int:
@@ -234,14 +242,32 @@ def sample_video(
     frames: int = 5,
     sampling: str = "even",
     limits: VideoLimits | None = None,
+    audio_limits: AudioLimits | None = None,
 ) -> SampledVideo:
-    """Read the container's C2PA and sample ``frames`` frames (raises ``VideoError`` subclasses).
+    """Read the container's C2PA, sample ``frames`` frames (raises ``VideoError`` subclasses) and
+    decode the speech track when the registry has audio detectors.
 
-    The file is only needed during this call; the frames are analysed afterwards."""
+    The file is only needed during this call; the frames and the track are analysed afterwards."""
     from originlens.media.video import sample_frames
 
     provenance = container_c2pa(registry, path, mime)
-    return SampledVideo(frames=sample_frames(path, frames, sampling, limits), provenance=provenance)
+    sampled = SampledVideo(frames=sample_frames(path, frames, sampling, limits), provenance=provenance)
+    if _audio_detectors(registry):
+        sampled.speech, sampled.speech_error = read_speech_track(path, mime, audio_limits)
+        sampled.speech_mime = mime
+    return sampled
+
+
+def read_speech_track(path: str | Path, mime: str, limits: AudioLimits | None) -> tuple[Any, str | None]:
+    """The video's first audio track decoded, or why it could not be; no track is no error."""
+    from originlens.media.audio import AudioError, NoAudioStreamError, read_audio
+
+    try:
+        return read_audio(path, mime, limits), None
+    except NoAudioStreamError:
+        return None, None
+    except AudioError as exc:
+        return None, f"The speech track could not be analysed: {exc}."
 
 
 def analyse_video_frames(
@@ -274,7 +300,12 @@ def analyse_video_frames(
         )
         if on_frame is not None and not on_frame(list(per_frame)):
             return None
-    verdicts = [video_verdict(name, frame_verdicts(per_frame, name)).to_json() for name in HEURISTICS]
+    speech = analyse_speech_track(registry, sampled)
+    audios = [] if speech is None else [speech_track_json(speech)]
+    verdicts = [
+        with_speech(video_verdict(name, frame_verdicts(per_frame, name)), speech_track_verdict(speech, name)).to_json()
+        for name in HEURISTICS
+    ]
     is_nsfw = None
     if "with_nsfw" in options:
         flags = [f["is_nsfw"] for f in per_frame if f["is_nsfw"] is not None]
@@ -286,7 +317,52 @@ def analyse_video_frames(
         forcing=sampled.forcing,
         frames_asked=len(sampled.frames) if frames_asked is None else frames_asked,
         is_nsfw=is_nsfw,
+        audios=audios,
     )
+
+
+def analyse_speech_track(registry: DetectorRegistry, sampled: SampledVideo) -> AudioOutcome | str | None:
+    """The speech track judged like a recording; the reason it could not be read; or ``None``
+    when the video has no audio track (or no audio detector is installed)."""
+    if sampled.speech_error is not None:
+        return sampled.speech_error
+    if sampled.speech is None:
+        return None
+    return analyse_audio(registry, sampled.speech, sampled.speech_mime, name="speech track")
+
+
+def speech_track_verdict(speech: AudioOutcome | str | None, heuristic: str) -> SpeechTrackVerdict | None:
+    """The track's verdict under ``heuristic`` (its own C2PA forcing applied), for the video's rule."""
+    if not isinstance(speech, AudioOutcome):
+        return None
+    chosen = speech.verdict(heuristic)
+    if chosen is None:
+        return None
+    return SpeechTrackVerdict(
+        classification=chosen["classification"],
+        confidence=float(chosen["confidence"]),
+        unknown=bool(chosen.get("unknown", False)),
+        models=tuple(chosen.get("models", [])),
+    )
+
+
+def speech_track_json(speech: AudioOutcome | str) -> dict[str, Any]:
+    """What is stored for a video's speech track (rendered as an ``AudioResponse``-like item);
+    ``speech`` is the analysis, or the sentence saying why the track could not be read."""
+    if not isinstance(speech, AudioOutcome):
+        return {"status": "errored", "errors": speech, "results": [], "verdicts": [], "forcing": [], "c2pa": None,
+                "chunks": [], "duration": None, "speech_seconds": None}  # fmt: skip
+    return {
+        "status": "done",
+        "errors": None,
+        "results": speech.results,
+        "verdicts": explain_unknown(speech.verdicts, speech.results),
+        "forcing": speech.forcing,
+        "c2pa": speech.c2pa,
+        "chunks": [{**c, "verdicts": explain_unknown(c["verdicts"], c["results"])} for c in speech.chunks],
+        "duration": speech.duration_s,
+        "speech_seconds": speech.speech_seconds,
+    }
 
 
 def frame_verdicts(per_frame: list[dict[str, Any]], heuristic: str) -> list[FrameVerdict]:
@@ -417,3 +493,17 @@ def analyse_audio(
         speech_seconds=None if speech is None else float(speech),
         waveform=waveform_envelope(audio.samples),
     )
+
+
+def explain_unknown(verdicts: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``verdicts`` with a ``reason`` on the unknown ones: why the voting models could not judge
+    (e.g. "no speech found: ..."), so the verdict itself says why it is unknown."""
+    reasons = [
+        str(r["classification_details"]["reason"])
+        for r in results
+        if r.get("votes") and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
+    ]
+    if not reasons:
+        return verdicts
+    reason = "; ".join(dict.fromkeys(reasons))
+    return [{**v, "reason": reason} if v.get("unknown") and "reason" not in v else v for v in verdicts]

@@ -62,7 +62,9 @@ def test_malformed_uploads_never_break_the_server(tmp_path: Path) -> None:
         inputs += [(p.name, p.read_bytes()) for p in sorted(ADVERSARIAL.iterdir()) if p.suffix not in (".py", ".md")]
     # Input handling is under test, not detection: the pixel model would only add ~0.1 s of
     # CLIP per decodable input (the same code runs on every valid image in the other tests).
-    server = start_server(tmp_path / "fuzz", video_decode_deadline_s=20.0, disabled_detectors=["pixel"])
+    server = start_server(
+        tmp_path / "fuzz", video_decode_deadline_s=20.0, audio_decode_deadline_s=20.0, disabled_detectors=["pixel"]
+    )
     try:
         user, key = make_user(server)
         set_password(server, user["id"])
@@ -80,12 +82,14 @@ def test_malformed_uploads_never_break_the_server(tmp_path: Path) -> None:
                 answers = [
                     _post(api, "/api/classification", files={"image": (name, data)}),
                     _post(api, "/api/classification_video", files={"video": (name, data)}),
+                    _post(api, "/api/classification_audio", files={"audio": (name, data)}),
                     _post(dash, "/dashboard/upload", files={"file": (name, data)},
                           headers={"X-CSRF-Token": token, "Accept": "application/json"}),
                 ]  # fmt: skip
                 if i % FROM_URL_EVERY == 0:
                     answers.append(_post(api, "/api/image_fromurl", data={"file_url": f"{files}/f{i}"}))
                     answers.append(_post(api, "/api/video_fromurl", data={"file_url": f"{files}/f{i}"}))
+                    answers.append(_post(api, "/api/audio_fromurl", data={"file_url": f"{files}/f{i}"}))
                 for response in answers:
                     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                     if response.status_code >= 500:

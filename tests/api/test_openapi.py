@@ -7,13 +7,14 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.api.test_audio import DAMAGED_FLAC, submit_audio, wait_audio
 from tests.api.test_submit_and_results import png_header_only
 from tests.api.test_video import _submit_video, _wait_video
 from tests.conftest import RunningServer, image_bytes, make_user, submit, wait_done
-from tests.support.clips import FPS, flat_frames, write_clip
+from tests.support.clips import FPS, flat_frames, write_clip_with_sound
 from tests.support.openapi import assert_matches
 from tests.support.speech import chord
 
@@ -154,12 +155,14 @@ def test_partner_answers_match_the_published_schemas(server: RunningServer, doc:
 
 
 def test_video_answers_match_the_published_schemas(server: RunningServer, doc: dict[str, Any], tmp_path: Path) -> None:
-    clip = write_clip(tmp_path / "c.mp4", flat_frames(100, FPS)).read_bytes()
+    hum = (0.2 * np.sin(2 * np.pi * 220 * np.arange(2 * 16_000) / 16_000)).astype(np.float32)
+    clip = write_clip_with_sound(tmp_path / "c.mp4", flat_frames(100, 2 * FPS), hum).read_bytes()
     _, key = make_user(server)
     with server.client(key) as client:
         submitted = _submit_video(client, clip, frames=5)
         identifier = submitted.json()["identifier"]
-        _wait_video(client, identifier)
+        body = _wait_video(client, identifier)
+        assert len(body["results"]["audios"]) == 1  # its sound track is part of the answer checked
         answers = [
             ("POST", "/api/classification_video", submitted),
             ("GET", "/api/classification_video/{identifier}", client.get(f"/api/classification_video/{identifier}")),

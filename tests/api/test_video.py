@@ -14,8 +14,9 @@ import httpx
 from PIL import Image
 
 from tests.conftest import RunningServer, make_user
-from tests.support.clips import FPS, flat_frames, write_audio_only, write_clip
+from tests.support.clips import FPS, flat_frames, write_audio_only, write_clip, write_clip_with_sound
 from tests.support.shared_data import EVAL, needs_eval
+from tests.support.speech import joined_speech, needs_speech, speech_files
 
 BRIGHTNESS = "tests.support.brightness_detector:BrightnessDetector"
 
@@ -261,3 +262,40 @@ def test_empty_and_audio_only_files_get_clear_answers(server: RunningServer, tmp
     assert empty.status_code == 422 and "empty" in empty.json()["message"]
     assert audio_only["status"] == "errored"
     assert "video" in audio_only["errors"].lower() and "track" in audio_only["errors"].lower()
+
+
+@needs_speech
+def test_a_synthetic_voice_makes_the_video_artificial_and_a_human_voice_proves_nothing(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """The same 8 s of plain frames, dubbed with voice-converted speech (lvc-vc) or with recorded
+    speech (LJSpeech, from the diffwave demo page). These two systems are chosen because the current
+    speech model gets their whole-recording verdicts right (lvc-vc is its most confident synthetic
+    system, the LJSpeech recordings its most confident human ones); the frames alone cannot be
+    judged (the default pixel model is an indicator), so the voice is what the user sees decide."""
+    frames = flat_frames(90, 8 * FPS)
+    synthetic = joined_speech(speech_files("synthetic", "lvc-vc-demo"), 8.0)
+    human = joined_speech(speech_files("human", "diffwave-demo"), 8.0)
+    dubbed_fake = write_clip_with_sound(tmp_path / "fake-voice.mp4", frames, synthetic).read_bytes()
+    dubbed_real = write_clip_with_sound(tmp_path / "real-voice.mp4", frames, human).read_bytes()
+    user, key = make_user(server)
+    with server.client(key) as client:
+        fake = _wait_video(client, _submit_video(client, dubbed_fake).json()["identifier"])
+        real = _wait_video(client, _submit_video(client, dubbed_real).json()["identifier"])
+    assert fake["status"] == real["status"] == "done", (fake["errors"], real["errors"])
+    for body in (fake, real):
+        (track,) = body["results"]["audios"]
+        assert track["status"] == "done" and track["duration"] == 8.0 and track["speech_seconds"] > 4
+        assert track["chunk_details"] == track["details"]["clips"] and len(track["chunk_details"]) == 2
+        assert [r["model"] for r in track["results"]] == ["speech"]
+        assert track["verdict"]["heuristic"] == user["heuristic"]
+    fake_verdict = fake["verdict"]
+    assert fake["results"]["audios"][0]["verdict"]["classification"] == "artificial"
+    assert fake_verdict["classification"] == "artificial" and not fake_verdict["unknown"]
+    assert "speech" in fake_verdict["models"] and "synthetic voice" in fake_verdict["reason"]
+    assert fake_verdict["speech"]["classification"] == "artificial"
+    assert fake_verdict["confidence"] == fake_verdict["speech"]["confidence"]  # the frames said nothing
+    real_verdict = real["verdict"]
+    assert real["results"]["audios"][0]["verdict"]["classification"] == "human"
+    assert real_verdict["speech"]["classification"] == "human"
+    assert real_verdict["unknown"] is True and "speech" not in real_verdict["models"]  # the frames decide: unknown

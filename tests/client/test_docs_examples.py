@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import RunningServer, image_bytes
 from tests.support.receiver import webhook_receiver
 from tests.support.shared_data import REPO
+from tests.support.speech import chord
 
 CLIENT_DOC = REPO / "docs" / "client.md"
 CURL_DOC = REPO / "docs" / "api-curl.md"
@@ -58,11 +59,14 @@ def doc_env(
     api: RunningServer, key: str, clip_path: Path, photo_server: tuple[str, Path], tmp_path: Path
 ) -> dict[str, str]:
     url, photo = photo_server
+    audio_path = tmp_path / "speech.wav"
+    audio_path.write_bytes(chord(3.0))
     return {
         "ORIGINLENS_URL": api.base_url,
         "ORIGINLENS_API_KEY": key,
         "PHOTO": str(photo),
         "VIDEO": str(clip_path),
+        "AUDIO": str(audio_path),
         "PHOTO_URL": url,
     }
 
@@ -135,5 +139,12 @@ def test_the_curl_examples_run_in_one_shell(doc_env: dict[str, str], tmp_path: P
     assert any(isinstance(d, dict) and "available_credits" in d for d in documents)
     video = next(d for d in documents if isinstance(d, dict) and "frames_total" in d)
     assert video["status"] == "done" and len(video["results"]["images"]) == 5
+    recording = next(d for d in documents if isinstance(d, dict) and "chunk_details" in d)
+    assert recording["status"] == "done" and recording["ref_id"] == "call-7"
+    assert recording["chunk_details"] == recording["details"]["clips"] and recording["duration"] == 3.0
+    listed = next(d for d in documents if isinstance(d, dict) and "chunk_details" in (d.get("data") or [{}])[0])
+    assert [item["identifier"] for item in listed["data"]] == [recording["identifier"]]
+    by_identifier = [d for d in documents if isinstance(d, list)][-1]
+    assert [item["identifier"] for item in by_identifier] == [recording["identifier"]]
     assert "HTTP 422" in outputs[-1] and '"frames"' in outputs[-1]
     assert (tmp_path / "heatmap.png").read_bytes().startswith(PNG_MAGIC)

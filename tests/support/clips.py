@@ -69,3 +69,27 @@ def write_audio_only(path: Path) -> Path:
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path
+
+
+def write_clip_with_sound(path: Path, frames: list[np.ndarray], samples: np.ndarray, fps: int = FPS) -> Path:
+    """An MP4 of ``frames`` (MPEG-4 Part 2) with ``samples`` (mono 16 kHz float) as its AAC track."""
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), "w", format="mp4") as out:
+        video = out.add_stream("mpeg4", rate=fps)
+        video.width, video.height, video.pix_fmt = w, h, "yuv420p"
+        audio = out.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for a in frames:
+            out.mux(video.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
+        out.mux(video.encode())
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000, frame_size=1024)
+        pcm = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(samples.reshape(1, -1), np.float32), format="flt", layout="mono"
+        )
+        pcm.sample_rate = 16000
+        start = 0
+        for frame in [*resampler.resample(pcm), *resampler.resample(None)]:
+            frame.pts, start = start, start + frame.samples
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    return path

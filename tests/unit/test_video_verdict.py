@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from originlens.verdicts.heuristics import Verdict
-from originlens.verdicts.video import FrameVerdict, VideoRule, video_verdict
+from originlens.verdicts.video import FrameVerdict, SpeechTrackVerdict, VideoRule, video_verdict, with_speech
 
 H = "AverageExcludeObsolete"
 
@@ -100,3 +100,41 @@ def test_single_frame_rule() -> None:
     assert video_verdict(H, frames(spec), VideoRule(run_length=1)).classification == "artificial"
     with pytest.raises(ValueError):
         VideoRule(run_length=0)
+
+
+FAKE_VOICE = SpeechTrackVerdict("artificial", 0.8, models=("speech",))
+REAL_VOICE = SpeechTrackVerdict("human", 0.9, models=("speech",))
+
+
+def test_a_synthetic_voice_makes_real_looking_frames_artificial() -> None:
+    frames_say = video_verdict(H, frames([("human", 0.9)] * 6))
+    v = with_speech(frames_say, FAKE_VOICE)
+    assert (v.classification, v.confidence, v.unknown, v.rule) == ("artificial", 0.8, False, "speech")
+    assert v.models == ["V01", "spectral", "speech"]
+    assert v.reason.startswith("the speech track is artificial") and frames_say.reason in v.reason
+    assert v.count == frames_say.count and v.frames_flagged == []  # the frames' own account is kept
+    assert v.to_json()["speech"] == {"classification": "artificial", "confidence": 0.8, "unknown": False,
+                                     "models": ["speech"]}  # fmt: skip
+
+
+def test_with_artificial_frames_and_voice_the_more_confident_one_counts() -> None:
+    frames_say = video_verdict(H, frames([("artificial", 0.95)] * 4))
+    v = with_speech(frames_say, FAKE_VOICE)
+    assert v.classification == "artificial" and v.confidence == pytest.approx(0.95)
+    assert v.rule == frames_say.rule == "fraction+run"  # still the frames' rule that decided
+
+
+@pytest.mark.parametrize("voice", [REAL_VOICE, SpeechTrackVerdict("human", 0.5, unknown=True)])
+def test_a_human_or_unknown_voice_changes_nothing(voice: SpeechTrackVerdict) -> None:
+    for spec in ([("artificial", 0.95)] * 4, [("human", 0.9)] * 4, [None, None]):
+        frames_say = video_verdict(H, frames(spec))
+        v = with_speech(frames_say, voice)
+        assert (v.classification, v.confidence, v.unknown, v.models, v.reason) == (
+            frames_say.classification, frames_say.confidence, frames_say.unknown, frames_say.models, frames_say.reason
+        )  # fmt: skip
+        assert v.to_json()["speech"]["classification"] == "human"
+
+
+def test_no_speech_track_leaves_the_verdict_as_it_was() -> None:
+    frames_say = video_verdict(H, frames([("human", 0.9)] * 3))
+    assert with_speech(frames_say, None) is frames_say and "speech" not in frames_say.to_json()

@@ -115,6 +115,36 @@ class ImageResponse(_Open):
     created_at: str
 
 
+class Chunk(_Open):
+    """A stretch of a recording judged on its own; ``start``/``end`` in seconds from its start."""
+
+    index: int
+    start: float
+    end: float
+    results: list[dict[str, Any]]
+    verdicts: list[Verdict]
+    verdict: Verdict | None = None
+
+
+class AudioDetails(_Open):
+    clips: list[Chunk]
+
+
+class SpeechTrack(_Open):
+    """A video's speech track, judged like a recording (``results.audios``)."""
+
+    status: Literal["done", "errored"]
+    errors: str | None
+    c2pa: dict[str, Any] | None = None
+    results: list[dict[str, Any]]
+    verdicts: list[Verdict]
+    verdict: Verdict | None = None
+    chunk_details: list[Chunk]
+    details: AudioDetails
+    duration: float | None
+    speech_seconds: float | None
+
+
 class VideoFrame(_Open):
     frame_index: int
     timestamp: float
@@ -128,7 +158,7 @@ class VideoFrame(_Open):
 
 class VideoResults(_Open):
     images: list[VideoFrame]
-    audios: list[dict[str, Any]]
+    audios: list[SpeechTrack]
 
 
 class VideoResponse(_Open):
@@ -152,21 +182,6 @@ class VideoResponse(_Open):
     notes: list[str]
     created_at: str
     is_nsfw: bool | None = None
-
-
-class Chunk(_Open):
-    """A stretch of a recording judged on its own; ``start``/``end`` in seconds from its start."""
-
-    index: int
-    start: float
-    end: float
-    results: list[dict[str, Any]]
-    verdicts: list[Verdict]
-    verdict: Verdict | None = None
-
-
-class AudioDetails(_Open):
-    clips: list[Chunk]
 
 
 class AudioResponse(_Open):

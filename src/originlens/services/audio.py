@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
 from originlens.media.audio import ACCEPTED_AUDIO_FORMATS, AudioError, AudioLimits, read_audio, sniff_audio_type
-from originlens.pipeline import AudioOutcome, analyse_audio
+from originlens.pipeline import AudioOutcome, analyse_audio, explain_unknown
 from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
@@ -121,20 +121,6 @@ def submit_audio(
 # --------------------------------------------------------------------------------- the worker
 
 
-def explain_unknown(verdicts: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``verdicts`` with a ``reason`` on the unknown ones: why the voting models could not judge
-    (e.g. "no speech found: ..."), so the verdict itself says why it is unknown."""
-    reasons = [
-        str(r["classification_details"]["reason"])
-        for r in results
-        if r.get("votes") and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
-    ]
-    if not reasons:
-        return verdicts
-    reason = "; ".join(dict.fromkeys(reasons))
-    return [{**v, "reason": reason} if v.get("unknown") and "reason" not in v else v for v in verdicts]
-
-
 def decode_and_analyse(ctx: AnalysisContext, blob_key: str | None, mime: str, name: str) -> AudioOutcome | str:
     """The recording's analysis, or the sentence to end the job with when it cannot be read.
 
@@ -194,33 +180,58 @@ def analyse_audio_job(
 
 
 def shown_chunks(
-    analysis: Analysis, heuristic: str, options: dict[str, Any], forced_label: str | None
+    chunks: list[dict[str, Any]],
+    forcing: list[dict[str, Any]],
+    heuristic: str,
+    *,
+    prevent_c2pa_forces: bool = False,
+    override: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Each chunk as the client reads it: its verdicts, and ``verdict`` under the user's heuristic.
+    """Each stored chunk as the client reads it: its verdicts, and ``verdict`` under the user's heuristic.
 
     Provenance describes the whole file, so a conclusive one (and the user's override) decides
     every chunk too: the chunks never contradict the recording's forced verdict.
     """
-    forcing = (analysis.forced_by or {}).get("evidence", [])
-    prevent = bool(options.get("prevent_c2pa_forces"))
     shown = []
-    for chunk in analysis.details or []:
+    for chunk in chunks:
         item: dict[str, Any] = {
             "index": chunk["index"],
             "start": chunk["start"],
             "end": chunk["end"],
             "results": chunk["results"],
             "verdicts": policy.shown_verdicts(
-                chunk["verdicts"], forcing, prevent_c2pa_forces=prevent, override=forced_label
+                chunk["verdicts"], forcing, prevent_c2pa_forces=prevent_c2pa_forces, override=override
             ),
         }
         verdict = policy.select_verdict(
-            chunk["verdicts"], forcing, heuristic, prevent_c2pa_forces=prevent, override=forced_label
+            chunk["verdicts"], forcing, heuristic, prevent_c2pa_forces=prevent_c2pa_forces, override=override
         )
         if verdict is not None:
             item["verdict"] = verdict
         shown.append(item)
     return shown
+
+
+def speech_track_item(track: dict[str, Any], heuristic: str) -> dict[str, Any]:
+    """A video's speech track (stored by ``pipeline.speech_track_json``) as an ``AudioResponse``-like
+    item of ``results.audios``; like the frames, it shows its own evidence (no override)."""
+    forcing = track.get("forcing") or []
+    chunks = shown_chunks(track.get("chunks") or [], forcing, heuristic)
+    item: dict[str, Any] = {
+        "status": track["status"],
+        "errors": track.get("errors"),
+        "c2pa": track.get("c2pa"),
+        "results": track.get("results") or [],
+        "verdicts": policy.shown_verdicts(track.get("verdicts") or [], forcing),
+        "chunk_details": chunks,
+        "details": {"clips": chunks},
+        "duration": track.get("duration"),
+        "speech_seconds": track.get("speech_seconds"),
+    }
+    verdict = policy.select_verdict(track.get("verdicts") or [], forcing, heuristic)
+    if verdict is not None:
+        item["verdict"] = verdict
+    return item
 
 
 def build_audio_response(
@@ -229,7 +240,13 @@ def build_audio_response(
     """identifAI's ``AudioResponse`` for one submission, as the client sees it now."""
     analysis = classification.analysis
     status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
-    chunks = shown_chunks(analysis, user.heuristic, classification.options, forced_label)
+    chunks = shown_chunks(
+        analysis.details or [],
+        (analysis.forced_by or {}).get("evidence", []),
+        user.heuristic,
+        prevent_c2pa_forces=bool(classification.options.get("prevent_c2pa_forces")),
+        override=forced_label,
+    )
     body: dict[str, Any] = {
         "hash": analysis.sha256,
         "identifier": classification.identifier,

@@ -3,7 +3,9 @@ frame, and render identifAI's ``VideoResponse``. Never commits; the caller owns 
 
 A video is judged from sampled frames (``frames`` = 5, 10 or 30; evenly spaced, or key frames by
 ``key_frames_method``), each frame analysed exactly like an image (``pipeline.analyse_media``),
-then a whole-video verdict per heuristic (``verdicts/video.py``, rule in ``docs/video.md``).
+then a whole-video verdict per heuristic (``verdicts/video.py``, rule in ``docs/video.md``). The
+first audio track is judged like a recording (``results.audios``): a synthetic voice makes the
+video artificial, a human voice proves nothing about the picture (``verdicts.video.with_speech``).
 Credits: one image analysis per sampled frame is charged at submit; frames that could not be
 sampled are refunded when the analysis ends.
 """
@@ -20,10 +22,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
+from originlens.media.audio import AudioLimits
 from originlens.media.video import VideoError, VideoLimits, sniff_video_type
 from originlens.pipeline import analyse_video_frames, sample_video
 from originlens.services import job_leases
 from originlens.services import users as users_service
+from originlens.services.audio import speech_track_item
 from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
 from originlens.services.submissions import (
     CACHE_OPTION_FIELDS,
@@ -153,11 +157,12 @@ def analyse_video(
         max_duration_s=ctx.video_max_seconds,
         deadline_s=ctx.video_decode_deadline_s,
     )
+    audio_limits = AudioLimits(max_duration_s=ctx.audio_max_seconds, deadline_s=ctx.audio_decode_deadline_s)
     try:
         if blob_key is None:
             raise BlobNotFoundError("no blob key")
         with ctx.blobs.local_path(blob_key) as path:
-            sampled = sample_video(ctx.registry, path, mime, frames_asked, sampling, limits)
+            sampled = sample_video(ctx.registry, path, mime, frames_asked, sampling, limits, audio_limits)
     except VideoError as exc:
         record_failure(ctx, analysis_id, f"The video could not be analysed: {exc}.", token)
         return
@@ -209,6 +214,7 @@ def analyse_video(
         if analysis is None:
             return
         analysis.verdicts = outcome.verdicts
+        analysis.details = outcome.audios
         if options.get("with_nsfw"):
             analysis.is_nsfw = outcome.is_nsfw
         unanalysed = outcome.unanalysed
@@ -270,7 +276,10 @@ def build_video_response(
         "c2pa": analysis.c2pa,
         "force_classification": forced_label,
         "verdicts": shown_verdicts(analysis, classification.options, forced_label),
-        "results": {"images": images, "audios": []},
+        "results": {
+            "images": images,
+            "audios": [speech_track_item(track, user.heuristic) for track in analysis.details or []],
+        },
         "frames_done": analysis.frames_done or 0,
         "frames_total": analysis.frames_total,
         "cached": classification.cached,

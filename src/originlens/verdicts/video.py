@@ -10,13 +10,16 @@ video is ``artificial`` when **either**
 
 otherwise ``human``; ``unknown`` when no frame was judged. ``docs/video.md`` defines every
 output field with worked examples.
+
+The speech track then has its say (:func:`with_speech`): **a synthetic voice makes the video
+artificial; a human voice proves nothing about the picture.**
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from originlens.verdicts.heuristics import Classification, Verdict
@@ -76,11 +79,13 @@ class VideoVerdict:
     models: list[str]
     reason: str
     frames_flagged: list[FlaggedFrame]
-    rule: Literal["fraction", "run", "fraction+run", "none"]
+    rule: Literal["fraction", "run", "fraction+run", "speech", "none"]
     """Which part of the rule made the video artificial (``none`` for human or unknown)."""
+    speech: SpeechTrackVerdict | None = None
+    """The speech track's verdict under the same heuristic, when the video has one that was analysed."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "heuristic": self.heuristic,
             "classification": self.classification,
             "confidence": self.confidence,
@@ -90,6 +95,57 @@ class VideoVerdict:
             "reason": self.reason,
             "frames_flagged": [f.to_json() for f in self.frames_flagged],
         }
+        if self.speech is not None:
+            out["speech"] = self.speech.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class SpeechTrackVerdict:
+    """The video's speech track judged like a recording (the same heuristic)."""
+
+    classification: Classification
+    confidence: float
+    unknown: bool = False
+    models: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "classification": self.classification,
+            "confidence": self.confidence,
+            "unknown": self.unknown,
+            "models": list(self.models),
+        }
+
+
+def with_speech(verdict: VideoVerdict, speech: SpeechTrackVerdict | None) -> VideoVerdict:
+    """The video's verdict once its speech track is heard.
+
+    A synthetic voice makes the video artificial (confidence: the larger of the voice's and, when
+    the frames say artificial too, the frames'); ``speech`` joins ``models`` and the reason says
+    so. A human or unknown voice changes nothing: a real voice can be dubbed over generated
+    pictures, so it proves nothing about them. The speech verdict is shown either way.
+    """
+    if speech is None:
+        return verdict
+    if speech.unknown or speech.classification != "artificial":
+        return replace(verdict, speech=speech)
+    frames_say_artificial = verdict.classification == "artificial" and not verdict.unknown
+    confidence = max(speech.confidence, verdict.confidence) if frames_say_artificial else speech.confidence
+    voice = (
+        f"the speech track is artificial (confidence {speech.confidence:.2f}): "
+        "a synthetic voice makes the video artificial"
+    )
+    return replace(
+        verdict,
+        classification="artificial",
+        confidence=confidence,
+        unknown=False,
+        models=[*verdict.models, *(m for m in speech.models if m not in verdict.models)],
+        reason=f"{voice}; frames: {verdict.reason}",
+        rule=verdict.rule if frames_say_artificial else "speech",
+        speech=speech,
+    )
 
 
 def _runs(judged: Sequence[FrameVerdict], rule: VideoRule) -> list[list[FrameVerdict]]:
@@ -176,4 +232,12 @@ def video_verdict(heuristic: str, frames: Sequence[FrameVerdict], rule: VideoRul
     )
 
 
-__all__ = ["FlaggedFrame", "FrameVerdict", "VideoRule", "VideoVerdict", "video_verdict"]
+__all__ = [
+    "FlaggedFrame",
+    "FrameVerdict",
+    "SpeechTrackVerdict",
+    "VideoRule",
+    "VideoVerdict",
+    "video_verdict",
+    "with_speech",
+]
