@@ -287,7 +287,7 @@ def test_a_synthetic_voice_makes_the_video_artificial_and_a_human_voice_proves_n
         (track,) = body["results"]["audios"]
         assert track["status"] == "done" and track["duration"] == 8.0 and track["speech_seconds"] > 4
         assert track["chunk_details"] == track["details"]["clips"] and len(track["chunk_details"]) == 2
-        assert [r["model"] for r in track["results"]] == ["speech"]
+        assert [r["model"] for r in track["results"]] == ["c2pa", "audio-metadata", "speech"]
         assert track["verdict"]["heuristic"] == user["heuristic"]
     fake_verdict = fake["verdict"]
     assert fake["results"]["audios"][0]["verdict"]["classification"] == "artificial"
