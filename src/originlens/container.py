@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from originlens.detectors.audio_metadata import AudioMetadataDetector
 from originlens.detectors.base import Detector
 from originlens.detectors.c2pa_reader import C2PADetector
 from originlens.detectors.metadata import MetadataDetector
@@ -71,6 +72,7 @@ def build_registry(settings: Settings) -> DetectorRegistry:
     detectors: list[Detector] = [
         C2PADetector(settings.c2pa_trust_anchors),
         MetadataDetector(),
+        AudioMetadataDetector(),
         WatermarkDetector(),
         PixelDetector(votes=settings.pixel_votes),
         TamperingDetector(),
@@ -144,6 +146,8 @@ class Container:
             max_image_pixels=self.settings.max_image_pixels,
             video_max_seconds=self.settings.video_max_seconds,
             video_decode_deadline_s=self.settings.video_decode_deadline_s,
+            audio_max_seconds=self.settings.audio_max_seconds,
+            audio_decode_deadline_s=self.settings.audio_decode_deadline_s,
             max_attempts=self.settings.job_max_attempts,
             wake_webhooks=self.dispatcher.wake,
             lease_s=self.settings.job_lease_s,

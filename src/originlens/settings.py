@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     """Longer videos are refused by the worker with a readable error."""
     video_decode_deadline_s: float = 120.0
     """Time limit for probing and decoding the sampled frames of one video."""
+    max_audio_upload_bytes: int = 50 * MB
+    """identifAI accepts recordings up to 50 MB; they are streamed to the blob store like videos."""
+    audio_fetch_timeout_s: float = 120.0
+    """Deadline for downloading a whole recording given by ``file_url``."""
+    audio_max_seconds: float = 3600.0
+    """Longer recordings are refused by the worker with a readable error (checked from the
+    header, then while decoding)."""
+    audio_decode_deadline_s: float = 60.0
+    """Time limit for decoding one recording (an hour of MP3 decodes in a few seconds)."""
     max_image_pixels: int = 100_000_000
     """Decompression-bomb guard: images with more pixels are refused."""
 

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_audio import DAMAGED_FLAC, submit_audio, wait_audio
 from tests.api.test_submit_and_results import png_header_only
 from tests.api.test_video import _submit_video, _wait_video
 from tests.conftest import RunningServer, image_bytes, make_user, submit, wait_done
 from tests.support.clips import FPS, flat_frames, write_clip
 from tests.support.openapi import assert_matches
+from tests.support.speech import chord
 
 KEYED_ERRORS = {"401", "403", "422", "429"}
 SUBMIT_ERRORS = {"402", "413", "415", "507"}
@@ -38,12 +40,12 @@ def test_every_operation_publishes_its_body_and_its_errors(doc: dict[str, Any]) 
                     problems.append(f"{method} {path}: {code} has no JSON schema")
             if path != "/api/health" and not set(responses) >= KEYED_ERRORS:
                 problems.append(f"{method} {path}: missing {KEYED_ERRORS - set(responses)}")
-            uploads = ("/api/classification", "/api/classification_video")
+            uploads = ("/api/classification", "/api/classification_video", "/api/classification_audio")
             if method == "post" and path in uploads and not set(responses) >= SUBMIT_ERRORS:
                 problems.append(f"{method} {path}: missing {SUBMIT_ERRORS - set(responses)}")
     assert problems == []
     schemas = doc["components"]["schemas"]
-    for name in ("ImageResponse", "VideoResponse", "ImagePage", "VideoPage", "UserPage", "ErrorBody"):
+    for name in ("ImageResponse", "VideoResponse", "AudioResponse", "ImagePage", "VideoPage", "AudioPage", "UserPage"):
         assert name in schemas
 
 
@@ -168,6 +170,48 @@ def test_video_answers_match_the_published_schemas(server: RunningServer, doc: d
                 client.get("/api/classifications_video", params={"identifiers[]": identifier}),
             ),
         ]
+    for method, path, response in answers:
+        assert_matches(doc, method, path, response)
+
+
+def test_audio_answers_match_the_published_schemas(server: RunningServer, doc: dict[str, Any]) -> None:
+    recording = chord(7.0)
+    _, key = make_user(server, balance=2)
+    with server.client(key) as client:
+        submitted = submit_audio(client, recording, ref_id="a-1")
+        identifier = submitted.json()["identifier"]
+        done = wait_audio(client, identifier)
+        failed = submit_audio(client, DAMAGED_FLAC)
+        wait_audio(client, failed.json()["identifier"])
+        answers = [
+            ("POST", "/api/classification_audio", submitted),
+            ("POST", "/api/classification_audio", failed),
+            ("GET", "/api/classification_audio/{identifier}", client.get(f"/api/classification_audio/{identifier}")),
+            (
+                "GET",
+                "/api/classification_audio/{identifier}",
+                client.get(f"/api/classification_audio/{failed.json()['identifier']}"),
+            ),
+            ("GET", "/api/classification_audio/{identifier}", client.get(f"/api/classification_audio/{'0' * 64}")),
+            ("GET", "/api/classifications_audio", client.get("/api/classifications_audio")),
+            (
+                "GET",
+                "/api/classifications_audio",
+                client.get("/api/classifications_audio", params={"identifiers[]": identifier}),
+            ),
+            (
+                "POST",
+                "/api/classification_audio/{hash}/override",
+                client.post(f"/api/classification_audio/{done['hash']}/override", json={"classification": "human"}),
+            ),
+            ("POST", "/api/classification_audio", submit_audio(client, image_bytes(seed=310))),
+            ("POST", "/api/classification_audio", submit_audio(client, b"")),
+            ("POST", "/api/classification_audio", submit_audio(client, recording, no_cache=True)),
+            ("POST", "/api/classification_audio", submit_audio(client, recording, no_cache=True)),  # 402: spent
+            ("POST", "/api/audio_fromurl", client.post("/api/audio_fromurl", data={"file_url": "ftp://x/a.wav"})),
+        ]
+    statuses = {response.status_code for _, _, response in answers}
+    assert {200, 402, 404, 415, 422} <= statuses
     for method, path, response in answers:
         assert_matches(doc, method, path, response)
 

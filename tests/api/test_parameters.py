@@ -58,6 +58,7 @@ def test_every_integer_parameter_of_every_route_is_bounded(tmp_path: Any) -> Non
     [
         ("GET", f"/api/classifications?page={HUGE}", "page"),
         ("GET", f"/api/classifications_video?page={HUGE}", "page"),
+        ("GET", f"/api/classifications_audio?per_page={HUGE}", "per_page"),
         ("GET", f"/api/classifications?per_page={HUGE}", "per_page"),
         ("GET", f"/api/partner/users?page={HUGE}", "page"),
         ("GET", f"/api/partner/users?pricing_id={HUGE}", "pricing_id"),

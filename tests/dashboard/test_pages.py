@@ -278,6 +278,27 @@ class TestUpload:
         assert original.status_code == 404
 
 
+class TestRecordings:
+    def test_a_recording_shows_its_chunks_and_is_listed_as_audio(self, dash_server: RunningServer) -> None:
+        from tests.api.test_audio import submitted, wait_audio
+        from tests.support.speech import chord
+
+        user, key = dashboard_user(dash_server)
+        with dash_server.client(key) as api:
+            identifier = submitted(api, chord(7.0), name="hum.wav")
+            body = wait_audio(api, identifier)
+            image = submit(api, image_bytes(seed=8))
+        with sign_in(dash_server, user["email"]) as client:
+            html = client.get(f"/dashboard/results/{identifier}").text
+            recordings = client.get("/dashboard/results", params={"media": "audio"}).text
+            everything = client.get("/dashboard/results").text
+        assert body["status"] == "done" and "The recording" in html and "7.0 s" in html
+        assert "0.0\u20135.0 s" in html and "5.0\u20137.0 s" in html  # the two chunks, in seconds (en dash)
+        assert "no speech found" in html and f"GET /api/classification_audio/{identifier}" in html
+        assert identifier in recordings and image not in recordings
+        assert identifier in everything and image in everything
+
+
 SIGNED = EVAL / "c2pa" / "c2pa-rs" / "C.jpg"
 
 

@@ -1,5 +1,5 @@
 """The whole service on PostgreSQL (psycopg 3): the same models and Alembic migrations as on
-SQLite, images and videos analysed, two worker threads claiming jobs without doing one twice."""
+SQLite, images, videos and recordings analysed, two worker threads claiming jobs without doing one twice."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.api.test_audio import submitted, wait_audio
 from tests.conftest import RunningServer, image_bytes, make_user, start_server, submit, wait_done
 from tests.support.clips import FPS, flat_frames, write_clip
 from tests.support.postgres import find_binaries, postgres_server
+from tests.support.speech import chord
 
 pytest.importorskip("psycopg")
 pytestmark = pytest.mark.skipif(find_binaries() is None, reason="PostgreSQL is not installed (.ci/run installs it)")
@@ -48,12 +50,15 @@ def test_migrations_create_every_table_on_postgres(pg_server: RunningServer, dat
             )
         }
     engine.dispose()
-    assert version == "0006"
+    assert version == "0007"
     assert "readonly" in key_columns
     assert {"details", "tampering_blob_key", "frames_done", "frames_total", "claimed_by", "lease_until"} <= columns
+    assert {"duration_s", "speech_seconds", "waveform"} <= columns
 
 
-def test_images_and_videos_are_analysed_once_each(pg_server: RunningServer, database_url: str, tmp_path: Path) -> None:
+def test_images_videos_and_recordings_are_analysed_once_each(
+    pg_server: RunningServer, database_url: str, tmp_path: Path
+) -> None:
     _, key = make_user(pg_server)
     clip = write_clip(tmp_path / "c.mp4", flat_frames(80, FPS)).read_bytes()
     with pg_server.client(key) as client:
@@ -67,8 +72,10 @@ def test_images_and_videos_are_analysed_once_each(pg_server: RunningServer, data
             assert time.monotonic() < deadline
             time.sleep(0.2)
         listed = client.get("/api/classifications").json()
+        recording = wait_audio(client, submitted(client, chord(7.0), name="chord.wav"))
     assert all(body["status"] == "done" for body in bodies)
     assert video_body["status"] == "done" and len(video_body["results"]["images"]) == 5
+    assert recording["status"] == "done" and recording["duration"] == 7.0 and len(recording["chunk_details"]) == 2
     assert listed["total"] == 6
     engine = create_engine(database_url)
     with engine.connect() as connection:

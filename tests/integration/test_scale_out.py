@@ -34,6 +34,7 @@ from tests.support.processes import OriginlensProcess
 from tests.support.receiver import Receiver, webhook_receiver
 from tests.support.redis_server import RedisServer, redis_binary, running_redis
 from tests.support.s3_server import s3_server
+from tests.support.speech import chord
 
 pytest.importorskip("celery")
 pytest.importorskip("psycopg")
@@ -194,6 +195,9 @@ def test_two_apis_and_two_workers_do_every_job_exactly_once(deployment: Deployme
             response = client.post("/api/classification_video", files={"video": ("c.mp4", clip)}, data={"frames": "5"})
             assert response.status_code == 200, response.text
             video = response.json()["identifier"]
+            response = client.post("/api/classification_audio", files={"audio": ("a.wav", chord(6.0))})
+            assert response.status_code == 200, response.text
+            recording = response.json()["identifier"]
         bodies = _wait_finished(apis[0], deployment.operator_key, images, deployment)
         hooks = _wait_webhooks(receiver, len(images))
         deadline = time.monotonic() + 120
@@ -201,11 +205,15 @@ def test_two_apis_and_two_workers_do_every_job_exactly_once(deployment: Deployme
             while (video_body := client.get(f"/api/classification_video/{video}").json())["status"] == "new":
                 assert time.monotonic() < deadline, deployment.logs()
                 time.sleep(0.25)
+            while (audio_body := client.get(f"/api/classification_audio/{recording}").json())["status"] == "new":
+                assert time.monotonic() < deadline, deployment.logs()
+                time.sleep(0.25)
     assert [body["status"] for body in bodies] == ["done"] * 12, deployment.logs()
     assert video_body["status"] == "done" and len(video_body["results"]["images"]) == 5
+    assert audio_body["status"] == "done" and audio_body["duration"] == 6.0, audio_body["errors"]
     assert sorted(hook["identifier"] for hook in hooks) == sorted(images), "one webhook per submission, no more"
     jobs = deployment.rows("select attempts, state, claimed_by from analyses")
-    assert len(jobs) == 13 and all(attempts == 1 and state == "done" for attempts, state, _ in jobs), jobs
+    assert len(jobs) == 14 and all(attempts == 1 and state == "done" for attempts, state, _ in jobs), jobs
     claimers = {claimed_by.split(":")[1] for *_, claimed_by in jobs}
     assert claimers == {str(w.pid) for w in workers}, "both worker processes took jobs; no API process did"
 

@@ -30,7 +30,9 @@ class OriginlensProcess:
         self.command = command
         self.port = _free_port()
         self.log_path = log_path
-        self.env = {**os.environ, "PYTHONPATH": str(REPO), "ORIGINLENS_RATELIMIT_ENABLED": "false", **env}
+        # this checkout's code first (the environment may have another checkout installed), then the tests
+        path = os.pathsep.join((str(REPO / "src"), str(REPO)))
+        self.env = {**os.environ, "PYTHONPATH": path, "ORIGINLENS_RATELIMIT_ENABLED": "false", **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import datetime
 import io
 import json
 import re
@@ -32,6 +31,7 @@ from originlens.detectors.c2pa_reader import (
     _conform,
     build_evidence,
 )
+from tests.support.c2pa_pki import Pki, make_pki
 from tests.support.schema import assert_valid
 from tests.support.shared_data import EVAL, REPO, SHARED, SPEC, TRUST_LIST
 from tests.support.shared_data import MIME_BY_EXT as SHARED_MIME_BY_EXT
@@ -255,8 +255,11 @@ def test_unjudged_media_type() -> None:
     d = C2PADetector()
     for mime in ("image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/x-adobe-dng", "video/mp4"):
         assert d.accepts(MediaInput(b"", mime))
-    p = d.predict(MediaInput(b"RIFF", "audio/wav"))
+    p = d.predict(MediaInput(b"\x1a\x45\xdf\xa3", "video/webm"))
     assert p.unknown is True and not d.loaded
+    # recordings are judged (tests/unit/test_audio_provenance.py); one it cannot read says which format
+    p = d.predict(MediaInput(b"OggS", "audio/ogg"))
+    assert p.unknown is True and p.details["reason"].startswith("C2PA is not read from OGG files")
 
 
 def test_settings_are_offline() -> None:
@@ -334,78 +337,11 @@ def test_module_is_a_pure_detector() -> None:
 # ---------------------------------------------------------------------------- files signed here
 
 
-@dataclass(frozen=True)
-class Pki:
-    root_pem: str
-    chain_pem: bytes
-    key_pem: bytes
-
-
 @pytest.fixture(scope="module")
 def pki() -> Pki:
     """A throw-away root CA and a C2PA-conformant signing certificate (ES256)."""
     pytest.importorskip("cryptography")
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = datetime.datetime.now(datetime.UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name(
-            [x509.NameAttribute(NameOID.COMMON_NAME, cn), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tests")]
-        )
-
-    def usage(*, sign: bool) -> x509.KeyUsage:
-        return x509.KeyUsage(
-            digital_signature=sign,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=not sign,
-            crl_sign=not sign,
-            encipher_only=False,
-            decipher_only=False,
-        )
-
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(name("originlens test root"))
-        .issuer_name(name("originlens test root"))
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(usage(sign=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(name("originlens test signer"))
-        .issuer_name(root.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage(sign=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
-        .sign(root_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    return Pki(
-        root_pem=root.public_bytes(pem).decode(),
-        chain_pem=leaf.public_bytes(pem) + root.public_bytes(pem),
-        key_pem=key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-    )
+    return make_pki()
 
 
 def _jpeg(seed: int) -> bytes:

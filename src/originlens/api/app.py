@@ -11,7 +11,7 @@ from originlens import __version__
 from originlens.api.errors import install_error_handlers
 from originlens.api.limits_middleware import BodySizeLimitMiddleware
 from originlens.api.ratelimit import RateLimiter
-from originlens.api.routes import accounts, classification, health, video
+from originlens.api.routes import accounts, audio, classification, health, video
 from originlens.container import Container
 from originlens.dashboard import UPLOAD_PATH
 from originlens.dashboard import install as install_dashboard
@@ -41,12 +41,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app = FastAPI(
         title="originlens",
         version=__version__,
-        description="Self-hosted, identifAI-compatible detection of AI-generated images, with the evidence.",
+        description=(
+            "Self-hosted, identifAI-compatible detection of AI-generated images, videos and speech, with the evidence."
+        ),
         lifespan=lifespan,
     )
     install_error_handlers(app)
     app.include_router(classification.router)
     app.include_router(video.router)
+    app.include_router(audio.router)
     app.include_router(accounts.router)
     app.include_router(health.router)
     install_dashboard(app)
@@ -55,12 +58,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         BodySizeLimitMiddleware,
         max_body_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
         message=f"The upload must not be larger than {limit_mb} MB.",
-        path_limits=dict.fromkeys(
-            ("/api/classification_video", UPLOAD_PATH),  # the dashboard's upload takes videos too
-            (
-                settings.max_video_upload_bytes + MULTIPART_OVERHEAD,
-                f"The video must not be larger than {settings.max_video_upload_bytes // (1024 * 1024)} MB.",
+        path_limits={
+            **dict.fromkeys(
+                ("/api/classification_video", UPLOAD_PATH),  # the dashboard's upload takes videos too
+                (
+                    settings.max_video_upload_bytes + MULTIPART_OVERHEAD,
+                    f"The video must not be larger than {settings.max_video_upload_bytes // (1024 * 1024)} MB.",
+                ),
             ),
-        ),
+            "/api/classification_audio": (
+                settings.max_audio_upload_bytes + MULTIPART_OVERHEAD,
+                f"The recording must not be larger than {settings.max_audio_upload_bytes // (1024 * 1024)} MB.",
+            ),
+        },
     )
     return app

@@ -154,6 +154,47 @@ class VideoResponse(_Open):
     is_nsfw: bool | None = None
 
 
+class Chunk(_Open):
+    """A stretch of a recording judged on its own; ``start``/``end`` in seconds from its start."""
+
+    index: int
+    start: float
+    end: float
+    results: list[dict[str, Any]]
+    verdicts: list[Verdict]
+    verdict: Verdict | None = None
+
+
+class AudioDetails(_Open):
+    clips: list[Chunk]
+
+
+class AudioResponse(_Open):
+    """``chunk_details`` and ``details.clips`` carry the same chunks (the vendor's pages disagree)."""
+
+    hash: str
+    identifier: str
+    api_version: str | None
+    status: Literal["new", "done", "errored"]
+    errors: str | None
+    name: str
+    ref_id: str | None = None
+    result_url: str
+    c2pa: dict[str, Any] | None
+    force_classification: Literal["human", "artificial"] | None
+    verdict: Verdict | None = None
+    verdicts: list[Verdict]
+    results: list[dict[str, Any]]
+    chunk_details: list[Chunk]
+    details: AudioDetails
+    duration: float | None
+    speech_seconds: float | None
+    cached: bool
+    options: dict[str, Any]
+    notes: list[str]
+    created_at: str
+
+
 class _Page(_Open):
     """Laravel's paginator."""
 
@@ -174,9 +215,13 @@ class VideoPage(_Page):
     data: list[VideoResponse]
 
 
+class AudioPage(_Page):
+    data: list[AudioResponse]
+
+
 class OverrideResponse(_Open):
     classification: Literal["human", "artificial"]
-    type: Literal["image", "video"]
+    type: Literal["image", "video", "audio"]
     hash: str
 
 

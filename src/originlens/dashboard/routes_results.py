@@ -148,7 +148,7 @@ def results_list(
         date_from=_date(date_from, "from"),
         date_to=_date(date_to, "to"),
         verdict=verdict if verdict in view.VERDICT_FILTERS else "",
-        media=media if media in ("image", "video") else "",
+        media=media if media in ("image", "video", "audio") else "",
         page=page,
     )
     result = view.list_results(session, user, filters, container.settings.public_url)
@@ -165,6 +165,8 @@ def results_list(
 
 
 def _media_of(body: dict[str, Any]) -> str:
+    if "chunk_details" in body:
+        return "audio"
     return "video" if isinstance(body.get("results"), dict) else "image"
 
 
@@ -195,6 +197,19 @@ def result_page(
             nsfw=view.finding(body, "nsfw"),
             tampering=view.finding(body, "tampering"),
             morphing=view.finding(body, "morphing"),
+        )
+    elif media == "audio":
+        context.update(
+            models=view.model_rows(body["results"]),
+            chunks=[
+                {
+                    **chunk,
+                    "label": view.verdict_label({**chunk, "status": "done"}),
+                    "artificial": view.artificial_probability(chunk.get("verdict")),
+                    "models": view.model_rows(chunk["results"]),
+                }
+                for chunk in body["chunk_details"]
+            ],
         )
     else:
         frames = body["results"]["images"]

@@ -95,6 +95,12 @@ CATALOG: dict[str, CatalogEntry] = {
         quality="covers 92/398 eval images (23.1%), AUC 1.000 on them; 0 forced artificial on human files",
         model_card="docs/metadata.md",
     ),
+    "audio-metadata": CatalogEntry(
+        licence="Apache-2.0; no weights",
+        quality="rules, not measured on an eval set: names ~40 speech/music synthesis tools in tags; "
+        "ordinary encoders (LAME, Lavf, iTunes, Audacity) never match (tests/unit/test_audio_provenance.py)",
+        model_card="docs/metadata.md",
+    ),
     "watermark": CatalogEntry(
         licence="Apache-2.0; no weights",
         quality="covers 18/398 eval images (4.5%), all AI, 100% accuracy; 0 forced artificial on human files",

@@ -143,6 +143,31 @@ def sniff_audio_type(head: bytes) -> str | None:
     return _mpeg_audio_sync(head)
 
 
+def _type_after_id3(source: str | Path | bytes) -> str | None:
+    """The type of what follows a leading ID3v2 tag, when that is not MPEG audio.
+
+    An ID3 tag may sit in front of other formats too: c2pa-rs signs a FLAC by putting its
+    manifest in an ID3 GEOB frame before ``fLaC``. The tag (kilobytes, with a manifest) is longer
+    than the sniffed head, so it is skipped here, where the whole file is at hand.
+    """
+    if isinstance(source, bytes):
+        head = source[:10]
+    else:
+        with Path(source).open("rb") as file:
+            head = file.read(10)
+    if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+        return None
+    size = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (10 if head[5] & 0x10 else 0)
+    if isinstance(source, bytes):
+        after = source[size : size + SNIFF_BYTES]
+    else:
+        with Path(source).open("rb") as file:
+            file.seek(size)
+            after = file.read(SNIFF_BYTES)
+    inner = sniff_audio_type(after)
+    return inner if inner not in (None, "audio/mpeg") else None
+
+
 def demuxer_for(mime: str) -> str | None:
     """The FFmpeg demuxer forced for a sniffed type (``None``: let FFmpeg probe)."""
     return _DEMUXERS.get(mime)
@@ -190,6 +215,8 @@ def read_audio(
         mime = sniff_audio_type(head)
         if mime is None:
             raise AudioError(f"the file is not in an audio format this service reads ({ACCEPTED_AUDIO_FORMATS})")
+    if mime == "audio/mpeg":
+        mime = _type_after_id3(source) or mime
     clock = _Clock(limits.deadline_s)
     opened = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:

@@ -19,6 +19,7 @@ from originlens.detectors.base import MediaInput
 from originlens.media.images import ImageError, decode_image
 from originlens.pipeline import Outcome, analyse_media
 from originlens.services import job_leases
+from originlens.services.audio import analyse_audio_job
 from originlens.services.outcomes import (
     AnalysisContext,
     after_finish,
@@ -78,6 +79,8 @@ def analyse(ctx: AnalysisContext, analysis_id: int) -> None:
     with job_leases.LeaseKeeper(ctx.sessions, analysis_id, token, ctx.lease_s):
         if media_type == "video":
             analyse_video(ctx, analysis_id, blob_key, options, mime, token)
+        elif media_type == "audio":
+            analyse_audio_job(ctx, analysis_id, blob_key, mime, name, token)
         else:
             _analyse_image(ctx, analysis_id, token, blob_key, mime, name, options)
 

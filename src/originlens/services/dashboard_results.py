@@ -30,7 +30,7 @@ _SCAN_CHUNK = 200
 
 
 def find_own(session: Session, user: User, identifier: str) -> tuple[Classification, str | None]:
-    """The caller's classification (image or video) and its override; anyone else's is a 404."""
+    """The caller's classification (image, video or recording) and its override; anyone else's is a 404."""
     media_type = session.scalar(
         select(Analysis.media_type)
         .join(Classification, Classification.analysis_id == Analysis.id)
@@ -42,12 +42,8 @@ def find_own(session: Session, user: User, identifier: str) -> tuple[Classificat
 
 
 def response_for(classification: Classification, user: User, forced: str | None, public_url: str) -> dict[str, Any]:
-    """The API's JSON for this result (``ImageResponse`` or ``VideoResponse``)."""
-    from originlens.services.videos import build_video_response
-
-    if classification.analysis.media_type == "video":
-        return build_video_response(classification, user, forced, public_url)
-    return images_service.build_response(classification, user, forced, public_url)
+    """The API's JSON for this result (``ImageResponse``, ``VideoResponse`` or ``AudioResponse``)."""
+    return results.build_one(classification, user, forced, public_url)
 
 
 def verdict_label(body: dict[str, Any]) -> str:
@@ -100,7 +96,7 @@ def _base_query(user: User, filters: ListFilters) -> Select[Classification]:
         query = query.where(Classification.created_at >= datetime.combine(filters.date_from, time.min))
     if filters.date_to:
         query = query.where(Classification.created_at < datetime.combine(filters.date_to + timedelta(days=1), time.min))
-    if filters.media in ("image", "video"):
+    if filters.media in ("image", "video", "audio"):
         query = query.where(Analysis.media_type == filters.media)
     if filters.verdict == "pending":
         query = query.where(Analysis.state.in_(("new", "running")))
@@ -182,9 +178,10 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
             "kind": "statistical",
             "text": f"From the sampled frames ({heuristic}, {models}): {verdict.get('reason', '')}",
         }
+    judged = "the voice" if "chunk_details" in body else "the pixel"  # a recording, or an image
     return {
         "kind": "statistical",
-        "text": f"No conclusive provenance; the {heuristic} heuristic over the pixel models ({models}) decided.",
+        "text": f"No conclusive provenance; the {heuristic} heuristic over {judged} models ({models}) decided.",
     }
 
 
@@ -287,9 +284,10 @@ def finding(body: dict[str, Any], model: str) -> dict[str, Any] | None:
 
 
 def faces(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Face boxes with their verdicts, from ``details[0].detections``."""
-    out = []
-    for group in body.get("details") or []:
+    """Face boxes with their verdicts, from ``details[0].detections`` (a recording's ``details`` holds clips)."""
+    out: list[dict[str, Any]] = []
+    groups = body.get("details")
+    for group in groups if isinstance(groups, list) else []:
         for detection in group.get("detections") or []:
             box = detection.get("box") or {}
             verdict = detection.get("verdict") or {}

@@ -1,4 +1,4 @@
-"""How an analysis job ends, for the image and the video worker alike: ``done`` (with what
+"""How an analysis job ends, for the image, video and audio workers alike: ``done`` (with what
 follows: webhooks, dropping unkept files), ``errored`` with a sentence for the user and a refund,
 or a refund of an option that produced nothing."""
 
@@ -33,6 +33,8 @@ class AnalysisContext:
     wake_webhooks: Callable[[], None] = lambda: None
     video_max_seconds: float = 3 * 3600.0
     video_decode_deadline_s: float = 120.0
+    audio_max_seconds: float = 3600.0
+    audio_decode_deadline_s: float = 60.0
     lease_s: float = 60.0
 
 

@@ -145,11 +145,18 @@ class Analysis(Base):
     tampering_blob_key: Mapped[str | None] = mapped_column(String(200), default=None)
     """The tampering map PNG (its raw grid is beside it as ``.json``), when ``with_tampering``."""
     details: Mapped[list[Any] | None] = mapped_column(default=None)
+    """identifAI ``details``: faces with their boxes, per-face results and verdicts (images);
+    the chunks of a recording (audio: ``index``, ``start``, ``end``, ``results``, ``verdicts``)."""
     frames_done: Mapped[int | None] = mapped_column(Integer, default=None)
     """Videos: frames analysed so far (progress while ``status`` is ``new``)."""
     frames_total: Mapped[int | None] = mapped_column(Integer, default=None)
     """Videos: frames sampled for analysis (known once the video has been probed)."""
-    """identifAI ``details``: faces with their boxes, per-face results and verdicts."""
+    duration_s: Mapped[float | None] = mapped_column(Float, default=None)
+    """Audio: the recording's length in seconds (known once it is decoded)."""
+    speech_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    """Audio: seconds of speech the speech model found."""
+    waveform: Mapped[list[Any] | None] = mapped_column(default=None)
+    """Audio: peak amplitude of 400 equal slices, for drawing the recording."""
     is_nsfw: Mapped[bool | None] = mapped_column(Boolean, default=None)
     notes: Mapped[list[Any]] = mapped_column(default=list)
     """Plain-language notes, e.g. options whose analysis does not exist yet."""

@@ -25,7 +25,8 @@ from typing import Any
 from originlens.verdicts.heuristics import HEURISTICS, ModelScore, compute_all
 
 FORCING_PRIORITY: tuple[str, ...] = ("c2pa", "watermark", "metadata")
-"""Most to least authoritative: a signed manifest, then a decoded mark, then editable text."""
+"""Most to least authoritative: a signed manifest, then a decoded mark, then editable text (image
+metadata, then a recording's tags)."""
 
 
 @dataclass(frozen=True)

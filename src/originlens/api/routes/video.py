@@ -25,6 +25,7 @@ from originlens.api.routes.classification import (
     _json,
     paginator,
 )
+from originlens.api.streams import split_head
 from originlens.errors import FieldValidationError, PayloadTooLargeError
 from originlens.media.video import SNIFF_BYTES
 from originlens.outbound.fetch import fetch_media
@@ -128,7 +129,7 @@ def submit_video_from_url(
     sniffed: list[str] = []
 
     def stream_to_store(chunks: Iterator[bytes]) -> tuple[str, StoredBlob]:
-        head, rest = _split_head(chunks)
+        head, rest = split_head(chunks, SNIFF_BYTES)
         if not head:
             raise FieldValidationError("file_url", "The URL returned an empty file.")
         sniffed.append(service.check_video_head(head))  # 415 before anything is stored
@@ -148,23 +149,6 @@ def submit_video_from_url(
         options=options, ref_id=ref_id, webhook_url=webhook,
     )  # fmt: skip
     return _identifier_response(request, classification)
-
-
-def _split_head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
-    """The first :data:`SNIFF_BYTES` (for sniffing) and an iterator over everything after them."""
-    head = b""
-    iterator = iter(chunks)
-    for chunk in iterator:
-        head += chunk
-        if len(head) >= SNIFF_BYTES:
-            break
-
-    def rest() -> Iterator[bytes]:
-        if len(head) > SNIFF_BYTES:
-            yield head[SNIFF_BYTES:]
-        yield from iterator
-
-    return head[:SNIFF_BYTES], rest()
 
 
 @router.get(
