@@ -1,42 +1,20 @@
-"""Real speech recordings for tests: clips of the shared speech eval set, concatenated and
-encoded like uploads are (MP3, M4A, MP4 with or without a picture)."""
+"""Recordings as users upload them, for the command line, client and bench tests: real speech
+(``tests.support.speech``) in an MP3, an M4A, or an MP4 with or without a picture; and a tone."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
-from originlens.audio.features import SAMPLE_RATE, decode_audio, encode_audio
-from tests.support.shared_data import SHARED
-
-SPEECH_EVAL = SHARED / "speech" / "eval"
-SPEECH_MANIFEST = SPEECH_EVAL / "MANIFEST.csv"
-
-needs_speech_eval = pytest.mark.skipif(
-    not SPEECH_MANIFEST.is_file(), reason=f"shared speech eval set not found beside the repository ({SHARED})"
-)
-
-
-def speech_clips(label: str) -> list[Path]:
-    """The eval set's clips of one label (``human`` or ``synthetic``), in manifest order."""
-    with SPEECH_MANIFEST.open(newline="", encoding="utf-8") as handle:
-        return [SPEECH_EVAL / row["file"] for row in csv.DictReader(handle) if row["label"] == label]
+from originlens.audio.features import SAMPLE_RATE, encode_audio
+from tests.support.speech import joined_speech, speech_files
 
 
 def speech(label: str, seconds: float) -> np.ndarray:
-    """At least ``seconds`` of one label's clips back to back (mono 16 kHz), cut to ``seconds``."""
-    parts, total = [], 0
-    for clip in speech_clips(label):
-        samples = decode_audio(clip.read_bytes())
-        parts.append(samples)
-        total += samples.size
-        if total >= seconds * SAMPLE_RATE:
-            break
-    return np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
+    """``seconds`` of one class's eval clips (``human`` or ``synthetic``) joined, mono 16 kHz."""
+    return joined_speech(speech_files(label), seconds)
 
 
 def write_mp3(path: Path, samples: np.ndarray, bitrate: int = 64_000) -> Path:
@@ -50,7 +28,6 @@ def write_mp4_audio(path: Path, samples: np.ndarray, container: str = "mp4", pic
     with av.open(str(path), "w", format=container) as out:
         sound = out.add_stream("aac", rate=SAMPLE_RATE)
         sound.layout = "mono"
-        video = None
         if picture:
             video = out.add_stream("mpeg4", rate=5)
             video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"

@@ -19,9 +19,10 @@ from originlens.media.audio import read_audio
 from originlens.pipeline import analyse_audio, chunk_bounds
 from originlens.settings import Settings
 from tests.support.clips import _pattern, write_clip
-from tests.support.recordings import needs_speech_eval, speech, speech_clips, tone, write_mp3, write_mp4_audio
+from tests.support.recordings import speech, tone, write_mp3, write_mp4_audio
+from tests.support.speech import needs_speech, speech_files
 
-pytestmark = needs_speech_eval
+pytestmark = needs_speech
 
 
 def run(*args: str) -> Any:
@@ -83,7 +84,9 @@ def test_a_recording_is_judged_as_the_server_judges_it(recordings: Path) -> None
     verdict = served.verdict(settings.default_heuristic)
     assert verdict is not None
     assert (row["verdict"], row["confidence"]) == (verdict["classification"], pytest.approx(verdict["confidence"]))
-    assert row["scores"]["speech"] == pytest.approx(served.results[0]["classification"][1]["score"])
+    speech_result = next(r for r in served.results if r["model"] == "speech")
+    assert row["scores"]["speech"] == pytest.approx(speech_result["classification"][1]["score"])
+    assert set(row["scores"]) == {r["model"] for r in served.results}  # provenance readers included
     assert row["duration"] == pytest.approx(12.0, abs=0.1)
     assert 0 < row["speech_seconds"] <= row["duration"]
 
@@ -95,7 +98,7 @@ def test_each_5_s_chunk_has_its_own_verdict_and_score(recordings: Path) -> None:
     assert [c["index"] for c in chunks] == list(range(len(chunks)))
     for chunk in chunks:
         assert chunk["verdict"] in ("human", "artificial", "unknown")
-        assert set(chunk["scores"]) == {"speech"}
+        assert "speech" in chunk["scores"]
         if chunk["verdict"] != "unknown":
             assert 0.0 <= chunk["scores"]["speech"] <= 1.0 and chunk["reason"] is None
 
@@ -117,7 +120,7 @@ def test_a_recording_without_a_voice_is_unknown_with_the_reason(recordings: Path
     result = run(str(recordings / "tone.wav"), "--json")
     (row,) = rows_of(result)
     assert result.exit_code == EXIT_OK
-    assert row["verdict"] == "unknown" and row["scores"] == {"speech": None}
+    assert row["verdict"] == "unknown" and row["scores"]["speech"] is None
     assert row["reason"].startswith("no speech found")
     assert all(chunk["reason"].startswith("no speech found") for chunk in row["chunks"])
     assert "no speech found" in run(str(recordings / "tone.wav")).stdout
@@ -133,7 +136,7 @@ def test_a_synthetic_voice_exits_as_its_verdict_says(tmp_path: Path) -> None:
 
 
 def test_a_damaged_recording_is_an_error_row_and_exits_2(tmp_path: Path) -> None:
-    clip = speech_clips("human")[0]
+    clip = speech_files("human")[0]
     broken = tmp_path / "broken.flac"
     broken.write_bytes(clip.read_bytes()[:4] + b"\0" * 200)
     result = run(str(broken), "--json")

@@ -121,15 +121,14 @@ NO_DECISION = "no conclusive provenance and no voting model (indicator scores ar
 
 def undecided_reason(results: Sequence[dict[str, Any]]) -> str | None:
     """Why the voting models said ``unknown`` (e.g. the speech model's "no speech found: ..."),
-    from their ``classification_details.reason``; ``None`` when none of them gave one."""
-    reasons = []
-    for result in results:
-        reason = (result.get("classification_details") or {}).get("reason")
-        if result.get("unknown") and result.get("votes", True) and reason:
-            reasons.append((str(result.get("model")), str(reason)))
-    if len(reasons) == 1:
-        return reasons[0][1]
-    return "; ".join(f"{model}: {reason}" for model, reason in reasons) or None
+    from their ``classification_details.reason``, as the server words it
+    (``services.audio.explain_unknown``); ``None`` when none of them gave one."""
+    reasons = [
+        str(r["classification_details"]["reason"])
+        for r in results
+        if r.get("votes", True) and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
+    ]
+    return "; ".join(dict.fromkeys(reasons)) or None
 
 
 def fill_verdict(row: Row, verdict: dict[str, Any] | None, undecided: str | None = None) -> None:
@@ -238,8 +237,8 @@ class LocalClassifier:
                 fetch_media(
                     str(item.url),
                     policy=AddressPolicy(allowed_networks=tuple(s.outbound_allowed_networks)),
-                    max_bytes=max(s.max_upload_bytes, s.max_video_upload_bytes, _audio_limits(s)[0]),
-                    timeout_s=s.video_fetch_timeout_s,
+                    max_bytes=max(s.max_upload_bytes, s.max_video_upload_bytes, s.max_audio_upload_bytes),
+                    timeout_s=max(s.video_fetch_timeout_s, s.audio_fetch_timeout_s),
                     max_redirects=s.url_fetch_max_redirects,
                     consume=write,
                 )
@@ -283,36 +282,26 @@ class LocalClassifier:
         from originlens.media.audio import AudioLimits, read_audio
         from originlens.pipeline import analyse_audio
 
-        _, max_seconds, deadline_s = _audio_limits(self.settings)
-        decoded = read_audio(path, mime, AudioLimits(max_duration_s=max_seconds, deadline_s=deadline_s))
+        s = self.settings
+        limits = AudioLimits(max_duration_s=s.audio_max_seconds, deadline_s=s.audio_decode_deadline_s)
+        decoded = read_audio(path, mime, limits)
         outcome = analyse_audio(self.registry, decoded, mime, name=_file_sha256(path), path=path)
         row.duration = outcome.duration_s
         row.speech_seconds = outcome.speech_seconds
         row.scores = image_scores(outcome.results)
         row.notes = list(outcome.notes)
         fill_verdict(row, outcome.verdict(self.heuristic), undecided_reason(outcome.results))
-        row.chunks = [chunk_entry(chunk, self._chunk_verdict(chunk)) for chunk in outcome.chunks]
+        row.chunks = [chunk_entry(chunk, self._chunk_verdict(chunk, outcome.forcing)) for chunk in outcome.chunks]
 
-    def _chunk_verdict(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+    def _chunk_verdict(self, chunk: dict[str, Any], forcing: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """As the server shows a chunk: conclusive provenance describes the whole file, so it
+        decides every chunk too (``services.audio.shown_chunks``)."""
         from originlens.verdicts.policy import select_verdict
 
-        return select_verdict(chunk.get("verdicts") or [], [], self.heuristic)
+        return select_verdict(chunk.get("verdicts") or [], forcing, self.heuristic)
 
 
 NOT_MEDIA = "not an image, video or audio recording this service accepts"
-
-_AUDIO_DEFAULTS = (50 * 1024 * 1024, 3600.0, 120.0)
-"""(upload bytes, seconds, decode deadline) when the settings predate the audio limits."""
-
-
-def _audio_limits(settings: Any) -> tuple[int, float, float]:
-    """The server's audio limits: ``max_audio_upload_bytes``, ``audio_max_seconds``, ``audio_decode_deadline_s``."""
-    size, seconds, deadline = _AUDIO_DEFAULTS
-    return (
-        int(getattr(settings, "max_audio_upload_bytes", size)),
-        float(getattr(settings, "audio_max_seconds", seconds)),
-        float(getattr(settings, "audio_decode_deadline_s", deadline)),
-    )
 
 
 def _file_sha256(path: Path) -> str:

@@ -399,6 +399,15 @@ def build_audio_report(run: AudioEvaluationRun) -> dict[str, Any]:
             "skipped": sum(skipped.values()),
             "skipped_by_reason": dict(sorted(skipped.items())),
             "errors": sum(1 for r in run.files if r.status == "error"),
+            "forced": dict(
+                sorted(
+                    Counter(
+                        f"{a.verdict.forced_by} -> {a.verdict.classification} on {r.row.label}"
+                        for r, a in pairs
+                        if a is not None and a.verdict is not None and a.verdict.forced_by
+                    ).items()
+                )
+            ),
             "seconds_analysed": round(sum(durations), 2),
             "shortest_s": min(durations) if durations else None,
             "longest_s": max(durations) if durations else None,
@@ -502,7 +511,12 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
         "",
         f"{counts['rows']} manifest rows: **{counts['analysed']} labelled recordings analysed** "
         f"({counts['analysed_human']} human, {counts['analysed_artificial']} synthetic), "
-        f"{counts['skipped']} skipped ({skipped}), {counts['errors']} errors.{span}",
+        f"{counts['skipped']} skipped ({skipped}), {counts['errors']} errors.{span} "
+        + (
+            "Verdicts forced by provenance: " + ", ".join(f"{k} ({n})" for k, n in counts["forced"].items()) + "."
+            if counts["forced"]
+            else "No verdict was forced by provenance."
+        ),
         "",
         "Every metric is computed on the files the scorer *covered* (did not answer `unknown`, e.g. "
         '"no speech found"); coverage is the share of the analysed recordings it covered. A file is '
@@ -578,6 +592,10 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
     ]
     out += _group_table("source", breakdowns["source"], VERDICT)
     for detector in scorers[1:]:
+        if not summary[detector]["n_covered"]:
+            why = "; ".join(f"{k} ({n})" for k, n in report["unknown_reasons"].get(detector, {}).items())
+            out += [f"`{detector}` judged none of the recordings" + (f": {_escape(why)}." if why else "."), ""]
+            continue
         same = all(entry[detector] == entry[VERDICT] for groups in breakdowns.values() for entry in groups.values())
         if same:  # the only voting model: its tables would repeat the verdict's
             out += [f"`{detector}` alone gives the verdict's numbers in every group above (it decides alone).", ""]
