@@ -18,6 +18,7 @@ from originlens.container import build_registry
 from originlens.media.audio import read_audio
 from originlens.pipeline import analyse_audio, chunk_bounds
 from originlens.settings import Settings
+from tests.conftest import RunningServer, make_user
 from tests.support.clips import _pattern, write_clip
 from tests.support.recordings import speech, tone, write_mp3, write_mp4_audio
 from tests.support.speech import needs_speech, speech_files
@@ -165,3 +166,45 @@ def test_a_video_with_a_soundtrack_is_still_judged_frame_by_frame(tmp_path: Path
     clip = write_clip(tmp_path / "clip.mp4", [_pattern(t, 0) for t in range(25)])
     (row,) = rows_of(run(str(clip), "--json"))
     assert row["media_type"] == "video" and row["frames"] == 5 and row["chunks"] == []
+
+
+def test_server_mode_gives_the_in_process_verdict_and_chunks(
+    server: RunningServer, recordings: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, key = make_user(server)
+    paths = [str(recordings / "interview.mp3"), str(recordings / "tone.wav")]
+    local = rows_of(run(*paths, "--json", "--heuristic", "Average"))
+    remote_result = run(*paths, "--json", "--server", server.base_url, "--api-key", key)
+    remote = rows_of(remote_result)
+    assert remote_result.exit_code == expected_status(remote)
+    for here, there in zip(local, remote, strict=True):
+        assert there["identifier"] and there["media_type"] == "audio"
+        for field in ("verdict", "evidence", "decided_by", "reason", "duration", "speech_seconds"):
+            assert there[field] == pytest.approx(here[field]), field
+        assert there["scores"] == pytest.approx(here["scores"])
+        assert [(c["start"], c["end"], c["verdict"]) for c in there["chunks"]] == [
+            (c["start"], c["end"], c["verdict"]) for c in here["chunks"]
+        ]
+
+
+def test_server_mode_sends_an_audio_url_to_the_audio_route(
+    server: RunningServer, recordings: Path, tmp_path: Path
+) -> None:
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(recordings))
+    handler.log_message = lambda *_args: None  # type: ignore[attr-defined]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        _, key = make_user(server)
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/interview.mp3"
+        result = run(url, "--json", "--server", server.base_url, "--api-key", key)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    (row,) = rows_of(result)
+    assert (row["source"], row["media_type"], row["error"]) == ("url", "audio", None)
+    assert row["verdict"] in ("human", "artificial") and len(row["chunks"]) == 3
