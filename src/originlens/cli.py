@@ -236,7 +236,13 @@ def keys_rotate(user: str) -> None:
 
 @app.command("eval")
 def eval_command(
-    manifest: Annotated[Path, typer.Argument(help="MANIFEST.csv (file,label,generator,...); paths relative to it.")],
+    manifest: Annotated[
+        Path,
+        typer.Argument(
+            help="MANIFEST.csv (file,label,generator,... for images; file,label,system,... for recordings); "
+            "paths relative to it."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Writes OUT.md and OUT.json.")] = Path("docs/evaluation"),
     strip_metadata: Annotated[
         bool, typer.Option("--strip-metadata", help="Analyse a metadata-free lossless PNG of the pixels instead.")
@@ -248,7 +254,8 @@ def eval_command(
         str,
         typer.Option(
             help="none, jpeg90 or half-jpeg90: re-encode every image of both classes identically before the "
-            "analysis (JPEG quality 90, half-jpeg90 also halves each side); removes all metadata."
+            "analysis (JPEG quality 90, half-jpeg90 also halves each side); removes all metadata. "
+            "Recordings: none or mp3-64k (every file of both classes re-encoded as MP3 64 kbps)."
         ),
     ] = "none",
     heuristic: Annotated[str, typer.Option(help="The verdict heuristic to score.")] = DEFAULT_HEURISTIC,
@@ -263,6 +270,13 @@ def eval_command(
 
     if heuristic not in HEURISTICS:
         raise typer.BadParameter(f"choose one of {', '.join(HEURISTICS)}", param_hint="--heuristic")
+    if not manifest.is_file():
+        raise typer.BadParameter(f"{manifest} is not a file", param_hint="MANIFEST")
+    from originlens.evaluation.audio import is_audio_manifest
+
+    if is_audio_manifest(manifest):
+        _eval_audio(manifest, out, align, heuristic, limit, progress, strip_metadata=strip_metadata, perturb=perturb)
+        return
     try:
         perturbations = parse_perturbations(perturb)
     except ValueError as exc:
@@ -271,8 +285,6 @@ def eval_command(
         align = parse_align(align)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--align") from None
-    if not manifest.is_file():
-        raise typer.BadParameter(f"{manifest} is not a file", param_hint="MANIFEST")
     with terminal_progress(progress) as bar:
         run = run_evaluation(
             manifest,
@@ -299,6 +311,57 @@ def eval_command(
         typer.echo(
             f"  {name}: n {v['n_labelled']}, AUC {_with_interval(v['auc'], v['auc_ci'], '.3f')}, "
             f"TPR @5% FPR {_with_interval(v['tpr_at_5pct_fpr'], v['tpr_at_5pct_fpr_ci'], '.1%')}"
+        )
+    typer.echo(f"wrote {md_path} and {json_path}")
+
+
+def _eval_audio(
+    manifest: Path,
+    out: Path,
+    align: str,
+    heuristic: str,
+    limit: int | None,
+    progress: bool,
+    *,
+    strip_metadata: bool,
+    perturb: str,
+) -> None:
+    """``originlens eval`` on recordings: the speech verdict of each file, plain or re-encoded as MP3."""
+    from originlens.evaluation.audio import (
+        build_audio_report,
+        parse_audio_align,
+        run_audio_evaluation,
+        write_audio_reports,
+    )
+    from originlens.evaluation.runner import terminal_progress
+
+    if strip_metadata:
+        raise typer.BadParameter(
+            "recordings are analysed as they are: no --strip-metadata", param_hint="--strip-metadata"
+        )
+    if perturb.strip():
+        raise typer.BadParameter(
+            "the perturbations are image edits; recordings take --align mp3-64k", param_hint="--perturb"
+        )
+    try:
+        align = parse_audio_align(align)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--align") from None
+    with terminal_progress(progress) as bar:
+        run = run_audio_evaluation(manifest, heuristic=heuristic, align=align, limit=limit, progress=bar)
+    report = build_audio_report(run)
+    md_path, json_path = write_audio_reports(report, out)
+    counts = report["counts"]
+    typer.echo(
+        f"{counts['analysed']} recordings analysed, {counts['skipped']} skipped, {counts['errors']} errors "
+        f"in {run.config['elapsed_s']} s"
+    )
+    for scorer, s in report["summary"].items():
+        coverage = "n/a" if s["coverage"] is None else f"{100 * s['coverage']:.1f}%"
+        typer.echo(
+            f"  {scorer}: coverage {coverage}, AUC {_with_interval(s['auc'], s['auc_ci'], '.3f')}, "
+            f"TPR @5% FPR {_with_interval(s['tpr_at_5pct_fpr'], s['tpr_at_5pct_fpr_ci'], '.1%')}, "
+            f"FPR @0.5 {'n/a' if s['fpr'] is None else format(s['fpr'], '.1%')}"
         )
     typer.echo(f"wrote {md_path} and {json_path}")
 

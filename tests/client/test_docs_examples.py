@@ -17,8 +17,9 @@ import pytest
 
 from tests.conftest import RunningServer, image_bytes
 from tests.support.receiver import webhook_receiver
+from tests.support.recordings import speech, tone, write_mp3
 from tests.support.shared_data import REPO
-from tests.support.speech import chord
+from tests.support.speech import SPEECH_EVAL, chord
 
 CLIENT_DOC = REPO / "docs" / "client.md"
 CURL_DOC = REPO / "docs" / "api-curl.md"
@@ -30,16 +31,26 @@ def blocks(doc: Path, language: str) -> list[str]:
 
 
 @pytest.fixture
-def photo_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The sample photo on disk and served over HTTP on 127.0.0.1 (for the by-URL examples)."""
+def recording(tmp_path: Path) -> Path:
+    """12 s of recorded speech (the shared eval set), or a tone when that set is absent."""
+    path = tmp_path / "call.mp3"
+    samples = speech("human", 12.0) if SPEECH_EVAL.is_dir() else tone(12.0)
+    return write_mp3(path, samples)
+
+
+@pytest.fixture
+def photo_server(tmp_path: Path, recording: Path) -> Iterator[tuple[str, Path]]:
+    """The sample photo on disk and served over HTTP on 127.0.0.1 (for the by-URL examples);
+    any path ending in ``.mp3`` serves the recording."""
     photo = tmp_path / "photo.png"
     photo.write_bytes(image_bytes(size=(96, 64), seed=51))
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            data = photo.read_bytes()
+            mp3 = self.path.endswith(".mp3")
+            data = recording.read_bytes() if mp3 else photo.read_bytes()
             self.send_response(200)
-            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Type", "audio/mpeg" if mp3 else "image/png")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -56,7 +67,7 @@ def photo_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def doc_env(
-    api: RunningServer, key: str, clip_path: Path, photo_server: tuple[str, Path], tmp_path: Path
+    api: RunningServer, key: str, clip_path: Path, photo_server: tuple[str, Path], recording: Path, tmp_path: Path
 ) -> dict[str, str]:
     url, photo = photo_server
     audio_path = tmp_path / "speech.wav"
@@ -67,7 +78,9 @@ def doc_env(
         "PHOTO": str(photo),
         "VIDEO": str(clip_path),
         "AUDIO": str(audio_path),
+        "RECORDING": str(recording),
         "PHOTO_URL": url,
+        "RECORDING_URL": url.replace("photo.png", "call.mp3"),
     }
 
 
@@ -94,6 +107,7 @@ def test_the_python_examples_run_in_order(
     printed = capsys.readouterr().out
     assert "\n404 " in printed  # the NotFoundError example printed its status and message
     assert "{'frames': [" in printed  # the BadRequestError example printed the field errors
+    assert " s of speech" in printed and "  0.0-  5.0 s  " in printed  # the recording and its chunks
     assert (work / "heatmap.png").read_bytes().startswith(PNG_MAGIC)
 
     # the receiver function the docs define accepts the real delivery and refuses a forgery

@@ -146,7 +146,7 @@ def test_artificial_wins_over_errors(folder: Path) -> None:
 def test_a_named_text_file_is_an_error_row(folder: Path) -> None:
     result = run(str(folder / "notes.txt"), "--json")
     assert result.exit_code == EXIT_ERRORS
-    assert "not an image or video" in rows_of(result)[0]["error"]
+    assert "not an image, video or audio recording" in rows_of(result)[0]["error"]
 
 
 def test_a_video_is_sampled_and_judged(tmp_path: Path) -> None:
@@ -222,7 +222,7 @@ def test_server_mode_gives_the_in_process_verdict(server: RunningServer, folder:
             here["decided_by"],
         )
         assert there["scores"] == pytest.approx(here["scores"])
-    assert "not an image or video" in remote[2]["error"]
+    assert "not an image, video or audio recording" in remote[2]["error"]
 
 
 def test_server_mode_needs_a_key(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

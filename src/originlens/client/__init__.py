@@ -23,6 +23,8 @@ from originlens.client.errors import (
     WebhookVerificationError,
 )
 from originlens.client.models import (
+    AudioChunk,
+    AudioResult,
     Credits,
     ImageResult,
     ModelResult,
@@ -38,6 +40,8 @@ from originlens.client.webhooks import verify_webhook
 __all__ = [
     "APIError",
     "AsyncClient",
+    "AudioChunk",
+    "AudioResult",
     "AuthenticationError",
     "BadRequestError",
     "Client",

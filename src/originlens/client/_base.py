@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from originlens import __version__
 from originlens.client.errors import APIError, OriginlensError, WaitTimeoutError, error_for_response, parse_retry_after
-from originlens.client.models import Credits, ImageResult, Submission, UserProfile, VideoResult
+from originlens.client.models import AudioResult, Credits, ImageResult, Submission, UserProfile, VideoResult
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -32,6 +32,32 @@ MAX_BATCH = 100
 MAX_RETRY_AFTER_S = 60.0
 """A 429's ``Retry-After`` is obeyed up to this many seconds per retry."""
 DEFAULT_RETRY_AFTER_S = 1.0
+
+MediaKind = Literal["image", "video", "audio"]
+
+
+@dataclass(frozen=True)
+class _Routes:
+    """Where one kind of media's results live, and the model they are read as."""
+
+    one: str
+    many: str
+    override: str
+    model: type[BaseModel]
+
+
+ROUTES: dict[str, _Routes] = {
+    "image": _Routes("/api/classification", "/api/classifications", "classification", ImageResult),
+    "video": _Routes("/api/classification_video", "/api/classifications_video", "classification_video", VideoResult),
+    "audio": _Routes("/api/classification_audio", "/api/classifications_audio", "classification_audio", AudioResult),
+}
+
+
+def media_kind(*, video: bool = False, audio: bool = False) -> MediaKind:
+    """The kind named by the ``video=``/``audio=`` flags of ``wait`` and ``override``."""
+    if video and audio:
+        raise ValueError("a result is a video or an audio recording, not both: pass video=True or audio=True")
+    return "video" if video else "audio" if audio else "image"
 
 
 @dataclass
@@ -232,28 +258,29 @@ class BaseClient:
         return Call("POST", path, _model(Submission), data=_form(**form), upload=upload)
 
     @staticmethod
-    def _get_call(identifier: str, video: bool) -> Call[Any]:
-        if video:
-            return Call("GET", f"/api/classification_video/{_segment(identifier)}", _model(VideoResult))
-        return Call("GET", f"/api/classification/{_segment(identifier)}", _model(ImageResult))
+    def _get_call(identifier: str, kind: MediaKind) -> Call[Any]:
+        routes = ROUTES[kind]
+        return Call("GET", f"{routes.one}/{_segment(identifier)}", _model(routes.model))
 
     @staticmethod
-    def _get_many_calls(identifiers: Sequence[str], video: bool) -> list[Call[Any]]:
+    def _get_many_calls(identifiers: Sequence[str], kind: MediaKind) -> list[Call[Any]]:
         if isinstance(identifiers, str):
             raise TypeError("identifiers must be a list of strings, not one string")
-        path = "/api/classifications_video" if video else "/api/classifications"
-        parse = _models(VideoResult) if video else _models(ImageResult)
+        routes = ROUTES[kind]
+        parse = _models(routes.model)
         ids = list(identifiers)
         return [
-            Call("GET", path, parse, params=[("identifiers[]", i) for i in ids[start : start + MAX_BATCH]])
+            Call("GET", routes.many, parse, params=[("identifiers[]", i) for i in ids[start : start + MAX_BATCH]])
             for start in range(0, len(ids), MAX_BATCH)
         ]
 
     @staticmethod
-    def _override_call(sha256_hash: str, classification: str, video: bool) -> Call[None]:
-        kind = "classification_video" if video else "classification"
+    def _override_call(sha256_hash: str, classification: str, kind: MediaKind) -> Call[None]:
         return Call(
-            "POST", f"/api/{kind}/{_segment(sha256_hash)}/override", _none, json={"classification": classification}
+            "POST",
+            f"/api/{ROUTES[kind].override}/{_segment(sha256_hash)}/override",
+            _none,
+            json={"classification": classification},
         )
 
     @staticmethod

@@ -11,9 +11,9 @@ from typing import Literal, TypeVar, overload
 
 import httpx
 
-from originlens.client._base import BaseClient, Call, FileInput, Poller, Upload
+from originlens.client._base import BaseClient, Call, FileInput, Poller, Upload, media_kind
 from originlens.client.errors import TransportError
-from originlens.client.models import Credits, ImageResult, Submission, UserProfile, VideoResult
+from originlens.client.models import AudioResult, Credits, ImageResult, Submission, UserProfile, VideoResult
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -163,21 +163,71 @@ class Client(BaseClient):
             )
         )  # fmt: skip
 
+    def submit_audio(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        ref_id: str | None = None,
+        webhook_url: str | None = None,
+        no_cache: bool = False,
+        prevent_c2pa_forces: bool = False,
+    ) -> Submission:
+        """Upload a recording (``POST /api/classification_audio``): MP3, WAV, OGG, FLAC, AAC, M4A, MP4..."""
+        upload = Upload.of("audio", file, filename, "audio")
+        return self._run(
+            self._submit_call(
+                "/api/classification_audio", upload, ref_id=ref_id, webhook_url=webhook_url, no_cache=no_cache,
+                prevent_c2pa_forces=prevent_c2pa_forces,
+            )
+        )  # fmt: skip
+
+    def submit_audio_url(
+        self,
+        url: str,
+        *,
+        ref_id: str | None = None,
+        webhook_url: str | None = None,
+        no_cache: bool = False,
+        prevent_c2pa_forces: bool = False,
+    ) -> Submission:
+        """Have the server download a recording (``POST /api/audio_fromurl``)."""
+        return self._run(
+            self._submit_call(
+                "/api/audio_fromurl", file_url=url, ref_id=ref_id, webhook_url=webhook_url, no_cache=no_cache,
+                prevent_c2pa_forces=prevent_c2pa_forces,
+            )
+        )  # fmt: skip
+
     def get(self, identifier: str) -> ImageResult:
         """One image result, pending or not (``GET /api/classification/{identifier}``)."""
-        result: ImageResult = self._run(self._get_call(identifier, video=False))
+        result: ImageResult = self._run(self._get_call(identifier, "image"))
         return result
 
     def get_video(self, identifier: str) -> VideoResult:
-        result: VideoResult = self._run(self._get_call(identifier, video=True))
+        result: VideoResult = self._run(self._get_call(identifier, "video"))
+        return result
+
+    def get_audio(self, identifier: str) -> AudioResult:
+        """One recording's result, pending or not (``GET /api/classification_audio/{identifier}``)."""
+        result: AudioResult = self._run(self._get_call(identifier, "audio"))
         return result
 
     def get_many(self, identifiers: Sequence[str]) -> list[ImageResult]:
         """Several image results in the order asked; unknown identifiers are left out."""
-        return [item for call in self._get_many_calls(identifiers, video=False) for item in self._run(call)]
+        return [item for call in self._get_many_calls(identifiers, "image") for item in self._run(call)]
 
     def get_many_videos(self, identifiers: Sequence[str]) -> list[VideoResult]:
-        return [item for call in self._get_many_calls(identifiers, video=True) for item in self._run(call)]
+        return [item for call in self._get_many_calls(identifiers, "video") for item in self._run(call)]
+
+    def get_many_audio(self, identifiers: Sequence[str]) -> list[AudioResult]:
+        """Several recordings' results in the order asked; unknown identifiers are left out."""
+        return [item for call in self._get_many_calls(identifiers, "audio") for item in self._run(call)]
+
+    def _get_kind(self, identifier: str, video: bool, audio: bool) -> ImageResult | VideoResult | AudioResult:
+        if video:
+            return self.get_video(identifier)
+        return self.get_audio(identifier) if audio else self.get(identifier)
 
     @overload
     def wait(
@@ -185,6 +235,7 @@ class Client(BaseClient):
         identifier: str,
         *,
         video: Literal[False] = False,
+        audio: Literal[False] = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
@@ -195,6 +246,7 @@ class Client(BaseClient):
         identifier: str,
         *,
         video: Literal[True],
+        audio: Literal[False] = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
@@ -204,32 +256,48 @@ class Client(BaseClient):
         self,
         identifier: str,
         *,
-        video: bool,
+        video: Literal[False] = False,
+        audio: Literal[True],
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> ImageResult | VideoResult: ...
+    ) -> AudioResult: ...
+    @overload
     def wait(
         self,
         identifier: str,
         *,
         video: bool = False,
+        audio: bool = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> ImageResult | VideoResult:
+    ) -> ImageResult | VideoResult | AudioResult: ...
+    def wait(
+        self,
+        identifier: str,
+        *,
+        video: bool = False,
+        audio: bool = False,
+        timeout: float = 300.0,
+        poll_interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> ImageResult | VideoResult | AudioResult:
         """Poll until the result is no longer pending (``done`` or ``errored``); backs off x1.5
-        up to ``max_interval``; raises :class:`WaitTimeoutError` after ``timeout`` seconds."""
+        up to ``max_interval``; raises :class:`WaitTimeoutError` after ``timeout`` seconds.
+        ``video=True`` reads a video's result, ``audio=True`` a recording's."""
+        media_kind(video=video, audio=audio)  # both at once is refused before any request
         poller = Poller(identifier, timeout, poll_interval, max_interval)
         while True:
-            result: ImageResult | VideoResult = self.get_video(identifier) if video else self.get(identifier)
+            result = self._get_kind(identifier, video, audio)
             if not result.pending:
                 return result
             time.sleep(poller.next_sleep(result))
 
-    def override(self, sha256_hash: str, classification: str, *, video: bool = False) -> None:
-        """Force the verdict of every one of your results with this file hash (yours only)."""
-        self._run(self._override_call(sha256_hash, classification, video))
+    def override(self, sha256_hash: str, classification: str, *, video: bool = False, audio: bool = False) -> None:
+        """Force the verdict of every one of your results with this file hash (yours only);
+        ``video=True`` or ``audio=True`` for those kinds of results."""
+        self._run(self._override_call(sha256_hash, classification, media_kind(video=video, audio=audio)))
 
     def heatmap(self, identifier: str) -> bytes:
         """The heatmap overlay (PNG) of a ``with_heatmap`` result; :class:`NotFoundError` without one."""
@@ -384,25 +452,74 @@ class AsyncClient(BaseClient):
             )
         )  # fmt: skip
 
+    async def submit_audio(
+        self,
+        file: FileInput,
+        *,
+        filename: str | None = None,
+        ref_id: str | None = None,
+        webhook_url: str | None = None,
+        no_cache: bool = False,
+        prevent_c2pa_forces: bool = False,
+    ) -> Submission:
+        upload = Upload.of("audio", file, filename, "audio")
+        return await self._run(
+            self._submit_call(
+                "/api/classification_audio", upload, ref_id=ref_id, webhook_url=webhook_url, no_cache=no_cache,
+                prevent_c2pa_forces=prevent_c2pa_forces,
+            )
+        )  # fmt: skip
+
+    async def submit_audio_url(
+        self,
+        url: str,
+        *,
+        ref_id: str | None = None,
+        webhook_url: str | None = None,
+        no_cache: bool = False,
+        prevent_c2pa_forces: bool = False,
+    ) -> Submission:
+        return await self._run(
+            self._submit_call(
+                "/api/audio_fromurl", file_url=url, ref_id=ref_id, webhook_url=webhook_url, no_cache=no_cache,
+                prevent_c2pa_forces=prevent_c2pa_forces,
+            )
+        )  # fmt: skip
+
     async def get(self, identifier: str) -> ImageResult:
-        result: ImageResult = await self._run(self._get_call(identifier, video=False))
+        result: ImageResult = await self._run(self._get_call(identifier, "image"))
         return result
 
     async def get_video(self, identifier: str) -> VideoResult:
-        result: VideoResult = await self._run(self._get_call(identifier, video=True))
+        result: VideoResult = await self._run(self._get_call(identifier, "video"))
+        return result
+
+    async def get_audio(self, identifier: str) -> AudioResult:
+        result: AudioResult = await self._run(self._get_call(identifier, "audio"))
         return result
 
     async def get_many(self, identifiers: Sequence[str]) -> list[ImageResult]:
         out: list[ImageResult] = []
-        for call in self._get_many_calls(identifiers, video=False):
+        for call in self._get_many_calls(identifiers, "image"):
             out.extend(await self._run(call))
         return out
 
     async def get_many_videos(self, identifiers: Sequence[str]) -> list[VideoResult]:
         out: list[VideoResult] = []
-        for call in self._get_many_calls(identifiers, video=True):
+        for call in self._get_many_calls(identifiers, "video"):
             out.extend(await self._run(call))
         return out
+
+    async def get_many_audio(self, identifiers: Sequence[str]) -> list[AudioResult]:
+        out: list[AudioResult] = []
+        for call in self._get_many_calls(identifiers, "audio"):
+            out.extend(await self._run(call))
+        return out
+
+    async def _get_kind(self, identifier: str, video: bool, audio: bool) -> ImageResult | VideoResult | AudioResult:
+        if video:
+            return await self.get_video(identifier)
+        return await (self.get_audio(identifier) if audio else self.get(identifier))
 
     @overload
     async def wait(
@@ -410,6 +527,7 @@ class AsyncClient(BaseClient):
         identifier: str,
         *,
         video: Literal[False] = False,
+        audio: Literal[False] = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
@@ -420,6 +538,7 @@ class AsyncClient(BaseClient):
         identifier: str,
         *,
         video: Literal[True],
+        audio: Literal[False] = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
@@ -429,29 +548,45 @@ class AsyncClient(BaseClient):
         self,
         identifier: str,
         *,
-        video: bool,
+        video: Literal[False] = False,
+        audio: Literal[True],
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> ImageResult | VideoResult: ...
+    ) -> AudioResult: ...
+    @overload
     async def wait(
         self,
         identifier: str,
         *,
         video: bool = False,
+        audio: bool = False,
         timeout: float = 300.0,
         poll_interval: float = 0.5,
         max_interval: float = 5.0,
-    ) -> ImageResult | VideoResult:
+    ) -> ImageResult | VideoResult | AudioResult: ...
+    async def wait(
+        self,
+        identifier: str,
+        *,
+        video: bool = False,
+        audio: bool = False,
+        timeout: float = 300.0,
+        poll_interval: float = 0.5,
+        max_interval: float = 5.0,
+    ) -> ImageResult | VideoResult | AudioResult:
+        media_kind(video=video, audio=audio)
         poller = Poller(identifier, timeout, poll_interval, max_interval)
         while True:
-            result: ImageResult | VideoResult = await (self.get_video(identifier) if video else self.get(identifier))
+            result = await self._get_kind(identifier, video, audio)
             if not result.pending:
                 return result
             await asyncio.sleep(poller.next_sleep(result))
 
-    async def override(self, sha256_hash: str, classification: str, *, video: bool = False) -> None:
-        await self._run(self._override_call(sha256_hash, classification, video))
+    async def override(
+        self, sha256_hash: str, classification: str, *, video: bool = False, audio: bool = False
+    ) -> None:
+        await self._run(self._override_call(sha256_hash, classification, media_kind(video=video, audio=audio)))
 
     async def heatmap(self, identifier: str) -> bytes:
         return await self._run(self._map_call("heatmap", identifier))

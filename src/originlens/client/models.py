@@ -3,7 +3,8 @@
 Every model allows extra fields (``extra="allow"``): a newer server that adds fields never
 breaks an older client, and the added fields stay readable as attributes. Types are kept
 loose where the server passes third-party data through (C2PA assertions, detector details).
-The image models mirror the vendor's ``ImageResponse`` schema and its nested schemas.
+The image models mirror the vendor's ``ImageResponse`` schema and its nested schemas, the
+audio ones its ``AudioResponse``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "C2PA",
+    "AudioChunk",
+    "AudioDetails",
+    "AudioResult",
     "Box",
     "C2PAAssertion",
     "C2PAIngredient",
@@ -292,6 +296,78 @@ class VideoResult(_ResultFields):
     def frames(self) -> list[VideoFrame]:
         """The analysed frames in time order (they appear as they finish, even while pending)."""
         return self.results.images
+
+
+class AudioChunk(_Model):
+    """One chunk of a recording (5 s on originlens), judged on its own; ``start`` and ``end``
+    are seconds from the start of the recording."""
+
+    index: int
+    start: float
+    end: float
+    results: list[ModelResult] = Field(default_factory=list)
+    verdict: Verdict | None = None
+    verdicts: list[Verdict] = Field(default_factory=list)
+
+    @property
+    def classification(self) -> str | None:
+        return self.verdict.classification if self.verdict else None
+
+    def result(self, model: str) -> ModelResult | None:
+        return next((item for item in self.results if item.model == model), None)
+
+
+class AudioDetails(_Model):
+    clips: list[AudioChunk] = Field(default_factory=list)
+
+
+class AudioResult(_ResultFields):
+    """A recording's result (the vendor's ``AudioResponse``): the whole-recording verdict and
+    one entry per chunk.
+
+    The vendor documents the chunks as ``chunk_details`` on one page and as ``details.clips``
+    on another; originlens sends both, and this model fills whichever a server left out, so
+    ``chunk_details``, ``details.clips`` and :attr:`chunks` always agree.
+    """
+
+    verdict: Verdict | None = None
+    verdicts: list[Verdict] = Field(default_factory=list)
+    force_classification: str | None = None
+    results: list[ModelResult] = Field(default_factory=list)
+    chunk_details: list[AudioChunk] = Field(default_factory=list)
+    details: AudioDetails = Field(default_factory=AudioDetails)
+    duration: float | None = None
+    """Seconds; ``None`` until the recording is decoded."""
+    speech_seconds: float | None = None
+    """Seconds in which the speech model heard a voice (``None`` until analysed)."""
+    cached: bool | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _details_may_be_null(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("details") is None and "details" in data:
+            return {**data, "details": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _one_chunk_list(self) -> AudioResult:
+        if not self.chunk_details and self.details.clips:
+            self.chunk_details = list(self.details.clips)
+        elif self.chunk_details and not self.details.clips:
+            self.details.clips = list(self.chunk_details)
+        return self
+
+    @property
+    def chunks(self) -> list[AudioChunk]:
+        """The chunks in time order (``chunk_details``, or ``details.clips`` from a server that sends only that)."""
+        return self.chunk_details
+
+    def result(self, model: str) -> ModelResult | None:
+        """The named detector's whole-recording result, or ``None`` when it did not run."""
+        return next((item for item in self.results if item.model == model), None)
 
 
 class Credits(_Model):

@@ -2,8 +2,9 @@
 
 In-process by default: the detectors are built once (``container.build_registry``) and each
 input goes through exactly the functions the worker uses (``pipeline.analyse_media`` for
-images, ``pipeline.sample_video`` + ``pipeline.analyse_video_frames`` for videos), so the
-verdicts are the service's. With ``--server`` each input is sent to a running server instead
+images, ``pipeline.sample_video`` + ``pipeline.analyse_video_frames`` for videos,
+``media.audio.read_audio`` + ``pipeline.analyse_audio`` for recordings), so the verdicts are
+the service's. With ``--server`` each input is sent to a running server instead
 (``originlens.client``). Every input becomes one :class:`Row`, errors included.
 """
 
@@ -67,6 +68,13 @@ class Row:
     frames: int | None = None
     is_nsfw: bool | None = None
     notes: list[str] = field(default_factory=list)
+    duration: float | None = None
+    """Recordings: seconds of audio decoded."""
+    speech_seconds: float | None = None
+    """Recordings: seconds in which the speech model heard a voice."""
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    """Recordings: the API's ``chunk_details`` in this row's terms, one per 5 s chunk:
+    ``index``, ``start``, ``end`` (seconds), ``verdict``, ``confidence``, ``reason``, ``scores``."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,11 +119,24 @@ def video_scores(frames: Sequence[dict[str, Any]]) -> dict[str, float | None]:
 NO_DECISION = "no conclusive provenance and no voting model (indicator scores are shown; they do not vote)"
 
 
-def fill_verdict(row: Row, verdict: dict[str, Any] | None) -> None:
-    """Copy a verdict (identifAI shape, image or video) into ``row``."""
+def undecided_reason(results: Sequence[dict[str, Any]]) -> str | None:
+    """Why the voting models said ``unknown`` (e.g. the speech model's "no speech found: ..."),
+    from their ``classification_details.reason``, as the server words it
+    (``services.audio.explain_unknown``); ``None`` when none of them gave one."""
+    reasons = [
+        str(r["classification_details"]["reason"])
+        for r in results
+        if r.get("votes", True) and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
+    ]
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def fill_verdict(row: Row, verdict: dict[str, Any] | None, undecided: str | None = None) -> None:
+    """Copy a verdict (identifAI shape: image, video or audio) into ``row``; ``undecided`` says
+    why an undecided verdict is unknown when the models gave a reason."""
     if verdict is None:
         row.verdict = "unknown"
-        row.reason = "no detector could judge this file"
+        row.reason = undecided or "no detector could judge this file"
         return
     row.verdict = "unknown" if verdict.get("unknown") else str(verdict.get("classification"))
     row.confidence = float(verdict["confidence"]) if verdict.get("confidence") is not None else None
@@ -123,7 +144,24 @@ def fill_verdict(row: Row, verdict: dict[str, Any] | None) -> None:
     row.evidence = verdict.get("evidence") or ("none" if verdict.get("unknown") else "statistical")
     models = verdict.get("models") or []
     row.decided_by = verdict.get("forced_by") or (", ".join(models) if models else None)
-    row.reason = verdict.get("reason") or (NO_DECISION if row.verdict == "unknown" and row.evidence == "none" else None)
+    undecided = undecided or NO_DECISION
+    row.reason = verdict.get("reason") or (undecided if row.verdict == "unknown" and row.evidence == "none" else None)
+
+
+def chunk_entry(chunk: dict[str, Any], verdict: dict[str, Any] | None) -> dict[str, Any]:
+    """One ``chunk_details`` entry (API or ``pipeline.analyse_audio``) in a row's terms."""
+    part = Row(input="")
+    results = chunk.get("results") or []
+    fill_verdict(part, verdict, undecided_reason(results))
+    return {
+        "index": int(chunk.get("index", 0)),
+        "start": float(chunk.get("start", 0.0)),
+        "end": float(chunk.get("end", 0.0)),
+        "verdict": part.verdict,
+        "confidence": part.confidence,
+        "reason": part.reason if part.verdict == "unknown" else None,
+        "scores": image_scores(results),
+    }
 
 
 # ------------------------------------------------------------------------------ in-process
@@ -164,12 +202,14 @@ class LocalClassifier:
             with self._local_file(item) as path:
                 sniffed = sniff_file(path)
                 if sniffed is None:
-                    row.error = "not an image or video this service accepts"
+                    row.error = NOT_MEDIA
                     return row
                 kind, mime = sniffed
                 row.media_type = kind
                 if kind == "image":
                     self._image(row, path, mime)
+                elif kind == "audio":
+                    self._audio(row, path, mime)
                 else:
                     self._video(row, path, mime)
         except Exception as exc:  # one bad input never stops the batch
@@ -197,8 +237,8 @@ class LocalClassifier:
                 fetch_media(
                     str(item.url),
                     policy=AddressPolicy(allowed_networks=tuple(s.outbound_allowed_networks)),
-                    max_bytes=max(s.max_upload_bytes, s.max_video_upload_bytes),
-                    timeout_s=s.video_fetch_timeout_s,
+                    max_bytes=max(s.max_upload_bytes, s.max_video_upload_bytes, s.max_audio_upload_bytes),
+                    timeout_s=max(s.video_fetch_timeout_s, s.audio_fetch_timeout_s),
                     max_redirects=s.url_fetch_max_redirects,
                     consume=write,
                 )
@@ -238,9 +278,46 @@ class LocalClassifier:
             row.notes.append(f"frames: {self.options.frames} were asked, {len(outcome.frames)} could be sampled")
         fill_verdict(row, outcome.verdict(self.heuristic))
 
+    def _audio(self, row: Row, path: Path, mime: str) -> None:
+        from originlens.media.audio import AudioLimits, read_audio
+        from originlens.pipeline import analyse_audio
+
+        s = self.settings
+        limits = AudioLimits(max_duration_s=s.audio_max_seconds, deadline_s=s.audio_decode_deadline_s)
+        decoded = read_audio(path, mime, limits)
+        outcome = analyse_audio(self.registry, decoded, mime, name=_file_sha256(path), path=path)
+        row.duration = outcome.duration_s
+        row.speech_seconds = outcome.speech_seconds
+        row.scores = image_scores(outcome.results)
+        row.notes = list(outcome.notes)
+        fill_verdict(row, outcome.verdict(self.heuristic), undecided_reason(outcome.results))
+        row.chunks = [chunk_entry(chunk, self._chunk_verdict(chunk, outcome.forcing)) for chunk in outcome.chunks]
+
+    def _chunk_verdict(self, chunk: dict[str, Any], forcing: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """As the server shows a chunk: conclusive provenance describes the whole file, so it
+        decides every chunk too (``services.audio.shown_chunks``)."""
+        from originlens.verdicts.policy import select_verdict
+
+        return select_verdict(chunk.get("verdicts") or [], forcing, self.heuristic)
+
+
+NOT_MEDIA = "not an image, video or audio recording this service accepts"
+
+
+def _file_sha256(path: Path) -> str:
+    """What the detectors see as the name, as on the server: the content's hash, never the file name."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
 
 def _error_text(exc: BaseException) -> str:
     """Our own errors carry client-readable messages; anything else is named with its type."""
+    from originlens.media.audio import AudioError
     from originlens.media.images import ImageError
     from originlens.media.video import VideoError
     from originlens.outbound.guard import OutboundError
@@ -249,6 +326,8 @@ def _error_text(exc: BaseException) -> str:
         return f"the image could not be analysed: {exc}"
     if isinstance(exc, VideoError):
         return f"the video could not be analysed: {exc}"
+    if isinstance(exc, AudioError):
+        return f"the recording could not be analysed: {exc}"
     if isinstance(exc, OutboundError):
         return f"the URL could not be downloaded: {exc}"
     if isinstance(exc, OSError):
@@ -283,18 +362,28 @@ class ServerClassifier:
             opts.update(key_frames=True, key_frames_method=self.options.key_frames_method)
         return opts
 
-    def _submit(self, item: Input, row: Row) -> tuple[str, bool]:
-        """Send one input; returns (identifier, is a video)."""
+    def _audio_options(self) -> dict[str, Any]:
+        """Recordings take none of the image options (no tampering, NSFW, morphing or heatmap)."""
+        return {}
+
+    def _submit(self, item: Input, row: Row) -> tuple[str, MediaKind]:
+        """Send one input; returns (identifier, its kind)."""
         from originlens.client import APIError
 
         if item.url is not None:
             try:
-                return self.client.submit_image_url(item.url, **self._submit_options()).identifier, False
+                return self.client.submit_image_url(item.url, **self._submit_options()).identifier, "image"
             except APIError as exc:
                 if exc.status_code != 415:  # not an image: perhaps a video
                     raise
             row.media_type = "video"
-            return self.client.submit_video_url(item.url, **self._video_options()).identifier, True
+            try:
+                return self.client.submit_video_url(item.url, **self._video_options()).identifier, "video"
+            except APIError as exc:
+                if exc.status_code != 415:  # not a video either: perhaps a recording
+                    raise
+            row.media_type = "audio"
+            return self.client.submit_audio_url(item.url, **self._audio_options()).identifier, "audio"
         assert item.path is not None
         sniffed = sniff_file(item.path)
         if sniffed is None:
@@ -302,8 +391,10 @@ class ServerClassifier:
         kind: MediaKind = sniffed[0]
         row.media_type = kind
         if kind == "image":  # a path: the client re-reads it if a 429 makes it send again
-            return self.client.submit_image(item.path, **self._submit_options()).identifier, False
-        return self.client.submit_video(item.path, **self._video_options()).identifier, True
+            return self.client.submit_image(item.path, **self._submit_options()).identifier, kind
+        if kind == "audio":
+            return self.client.submit_audio(item.path, **self._audio_options()).identifier, kind
+        return self.client.submit_video(item.path, **self._video_options()).identifier, kind
 
     def classify_all(self, inputs: Sequence[Input], advance: Callable[[], None]) -> list[Row]:
         try:
@@ -313,16 +404,16 @@ class ServerClassifier:
 
     def _classify_all(self, inputs: Sequence[Input], advance: Callable[[], None]) -> list[Row]:
         rows = [Row(input=item.name, source="url" if item.url else "file") for item in inputs]
-        pending: list[tuple[Row, str, bool]] = []
+        pending: list[tuple[Row, str, MediaKind]] = []
         for item, row in zip(inputs, rows, strict=True):
             if item.error:
                 row.error = item.error
                 advance()
                 continue
             try:
-                identifier, video = self._submit(item, row)
+                identifier, kind = self._submit(item, row)
             except _NotMedia:
-                row.error = "not an image or video this service accepts"
+                row.error = NOT_MEDIA
                 advance()
                 continue
             except Exception as exc:
@@ -330,30 +421,39 @@ class ServerClassifier:
                 advance()
                 continue
             row.identifier = identifier
-            pending.append((row, identifier, video))
-        for row, identifier, video in pending:
+            pending.append((row, identifier, kind))
+        for row, identifier, kind in pending:
             try:
-                result = self.client.wait(identifier, video=video, timeout=self.timeout_s)
-                self._fill(row, result.model_dump(), video)
+                result = self.client.wait(
+                    identifier, video=kind == "video", audio=kind == "audio", timeout=self.timeout_s
+                )
+                self._fill(row, result.model_dump(), kind)
             except Exception as exc:
                 row.error = _server_error_text(exc)
             advance()
         return rows
 
-    def _fill(self, row: Row, body: dict[str, Any], video: bool) -> None:
-        row.media_type = "video" if video else (row.media_type or "image")
+    def _fill(self, row: Row, body: dict[str, Any], kind: MediaKind) -> None:
+        row.media_type = kind
         if body.get("status") == "errored" or (body.get("errors") and body.get("status") != "done"):
             row.error = str(body.get("errors") or "the server could not analyse this file")
             return
-        if video:
+        undecided = None
+        if kind == "video":
             frames = (body.get("results") or {}).get("images") or []
             row.frames = len(frames)
             row.scores = video_scores(frames)
         else:
             row.scores = image_scores(body.get("results") or [])
+        if kind == "audio":
+            row.duration = body.get("duration")
+            row.speech_seconds = body.get("speech_seconds")
+            undecided = undecided_reason(body.get("results") or [])
+            chunks = body.get("chunk_details") or (body.get("details") or {}).get("clips") or []
+            row.chunks = [chunk_entry(chunk, self._chosen_verdict(chunk)) for chunk in chunks]
         row.is_nsfw = body.get("is_nsfw")
         row.notes = list(body.get("notes") or [])
-        fill_verdict(row, self._chosen_verdict(body))
+        fill_verdict(row, self._chosen_verdict(body), undecided)
 
     def _chosen_verdict(self, body: dict[str, Any]) -> dict[str, Any] | None:
         """The server's verdict; with ``--heuristic``, that heuristic's unless provenance decided."""
@@ -365,7 +465,7 @@ class ServerClassifier:
 
 
 class _NotMedia(Exception):
-    """A named file whose first bytes are neither an image nor a video."""
+    """A named file whose first bytes are neither an image, a video nor a recording."""
 
 
 def _server_error_text(exc: BaseException) -> str:

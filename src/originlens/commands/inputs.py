@@ -1,7 +1,7 @@
 """What ``originlens classify`` was asked to look at: files, folders, globs and URLs.
 
-Folders are walked recursively and only the files whose first bytes are an image or a video
-this service accepts are kept (names and extensions are never trusted). Globs are expanded
+Folders are walked recursively and only the files whose first bytes are an image, a video or
+an audio recording this service accepts are kept (names and extensions are never trusted). Globs are expanded
 here too, so a quoted glob works the same as one the shell expanded. A path that names nothing
 becomes an input carrying its error, so that it is reported as a row instead of stopping the run.
 """
@@ -14,10 +14,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from originlens.media.audio import sniff_audio_type
 from originlens.media.images import sniff_image_type
 from originlens.media.video import SNIFF_BYTES, sniff_video_type
 
-MediaKind = Literal["image", "video"]
+MediaKind = Literal["image", "video", "audio"]
+
+AUDIO_ONLY_TYPES = frozenset(
+    {"audio/mpeg", "audio/wav", "audio/flac", "audio/aiff", "audio/amr", "audio/aac", "audio/mp4"}
+)
+"""Sniffed audio types that are never a video: MP3, WAV, FLAC, AIFF, AMR, ADTS AAC and the
+M4A/M4B/M4P/M4R brands of MP4. Other containers (MP4, 3GP, Ogg, WebM) hold either, so
+:func:`sniff_file` looks inside them for a video track."""
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,7 @@ class Input:
     path: Path | None = None
     url: str | None = None
     error: str | None = None
-    """Set when the input cannot even be read (missing file, not an image or video)."""
+    """Set when the input cannot even be read (missing file, not an image, video or recording)."""
 
 
 def is_url(text: str) -> bool:
@@ -37,19 +45,53 @@ def is_url(text: str) -> bool:
 
 
 def sniff_media(head: bytes) -> tuple[MediaKind, str] | None:
-    """(``"image"`` or ``"video"``, MIME type) from a file's first bytes, or ``None``."""
+    """(``"image"``, ``"video"`` or ``"audio"``, MIME type) from a file's first bytes, or ``None``.
+
+    A container that can hold either (MP4, 3GP, Ogg, WebM) is a video here: only its tracks
+    tell, and :func:`sniff_file` reads them.
+    """
     mime = sniff_image_type(head)
     if mime is not None:
         return "image", mime
+    audio = sniff_audio_type(head)
+    if audio in AUDIO_ONLY_TYPES:
+        return "audio", audio
     mime = sniff_video_type(head)
     if mime is not None:
         return "video", mime
+    if audio is not None:
+        return "audio", audio
     return None
 
 
+def _has_video_track(path: Path, mime: str) -> bool | None:
+    """Whether the container holds a video track (``None``: it cannot be opened, or it holds
+    neither video nor audio); reads the headers only, with the demuxer forced to ``mime``."""
+    import av
+
+    from originlens.media.audio import demuxer_for
+
+    try:
+        with av.open(str(path), mode="r", format=demuxer_for(mime)) as container:
+            if container.streams.video:
+                return True
+            return False if container.streams.audio else None
+    except Exception:  # FFmpeg raises many error types for unreadable input; the analysis reports it
+        return None
+
+
 def sniff_file(path: Path) -> tuple[MediaKind, str] | None:
+    """As :func:`sniff_media`, but an MP4, 3GP, Ogg or WebM file without a video track and with
+    an audio track is a recording (an M4A named ``.mp4``, a voice memo in Ogg or WebM)."""
     with path.open("rb") as handle:
-        return sniff_media(handle.read(SNIFF_BYTES))
+        head = handle.read(SNIFF_BYTES)
+    sniffed = sniff_media(head)
+    if sniffed is None or sniffed[0] != "video":
+        return sniffed
+    audio = sniff_audio_type(head)
+    if audio is not None and _has_video_track(path, audio) is False:
+        return "audio", audio
+    return sniffed
 
 
 def _has_glob(text: str) -> bool:
@@ -57,7 +99,7 @@ def _has_glob(text: str) -> bool:
 
 
 def _walk(folder: Path) -> list[Input]:
-    """Every image or video under ``folder`` (sorted); unreadable files are skipped like others."""
+    """Every image, video or recording under ``folder`` (sorted); unreadable files are skipped like others."""
     found = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         try:

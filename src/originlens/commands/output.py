@@ -18,9 +18,10 @@ from originlens.commands.classify import Row
 
 CSV_COLUMNS = (
     "input", "source", "media_type", "verdict", "confidence", "heuristic", "evidence", "decided_by", "reason",
-    "error", "identifier", "frames", "is_nsfw",
+    "error", "identifier", "frames", "is_nsfw", "duration", "speech_seconds",
 )  # fmt: skip
-"""Fixed CSV columns; one ``score:<model>`` column per model follows, in name order."""
+"""Fixed CSV columns; one ``score:<model>`` column per model follows, in name order. A
+recording's chunks are in ``--json`` only (one CSV row per input)."""
 
 TOP_SCORES = 3
 
@@ -55,8 +56,43 @@ _STYLE = {"artificial": "bold red", "human": "green", "unknown": "yellow"}
 
 def top_scores(row: Row) -> str:
     """The models that judged, most suspicious first (``model 0.99``)."""
-    judged = sorted(((s, m) for m, s in row.scores.items() if s is not None), reverse=True)
+    return _top(row.scores)
+
+
+def _top(scores: dict[str, float | None]) -> str:
+    judged = sorted(((s, m) for m, s in scores.items() if s is not None), reverse=True)
     return ", ".join(f"{m} {s:.2f}" for s, m in judged[:TOP_SCORES]) or "-"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+
+
+def _chunk_rows(row: Row) -> list[tuple[str, str, str, str, str]]:
+    """One indented line per chunk of a recording: start-end s, verdict, confidence, reason, scores."""
+    lines = []
+    for chunk in row.chunks:
+        verdict = chunk.get("verdict") or "unknown"
+        confidence = "-" if chunk.get("confidence") is None else f"{chunk['confidence']:.2f}"
+        span = f"  {_seconds(chunk['start'])}-{_seconds(chunk['end'])} s"
+        lines.append(
+            (
+                span,
+                f"[{_STYLE.get(verdict, '')}]{verdict}[/]",
+                confidence,
+                chunk.get("reason") or "",
+                _top(chunk.get("scores") or {}),
+            )
+        )
+    return lines
+
+
+def _recording(row: Row) -> str:
+    """``12.5 s, 9.8 s of speech``: what the verdict of a recording rests on."""
+    if row.duration is None:
+        return ""
+    speech = "" if row.speech_seconds is None else f", {_seconds(row.speech_seconds)} s of speech"
+    return f"{_seconds(row.duration)} s{speech}"
 
 
 def stdout_console() -> Console:
@@ -74,8 +110,12 @@ def render_table(rows: Sequence[Row], console: Console) -> None:
             continue
         verdict = row.verdict or "unknown"
         confidence = "-" if row.confidence is None else f"{row.confidence:.2f}"
-        why = " / ".join(part for part in (row.decided_by, row.reason) if part) or (row.evidence or "-")
+        why = " / ".join(part for part in (row.decided_by, row.reason, _recording(row)) if part) or (
+            row.evidence or "-"
+        )
         table.add_row(row.input, f"[{_STYLE.get(verdict, '')}]{verdict}[/]", confidence, why, top_scores(row))
+        for line in _chunk_rows(row):
+            table.add_row(*line)
     console.print(table)
 
 
