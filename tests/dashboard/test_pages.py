@@ -439,6 +439,17 @@ class TestRecordings:
         assert all("The analysis failed" not in html for html in pages.values())
         assert "Length</dt><dd>0:03 (3.0 s)" in pages["tone.opus"]
 
+    def test_a_tool_named_in_the_tags_is_shown_without_deciding(self, dash_server: RunningServer) -> None:
+        from tests.unit.test_audio_provenance import _mp3_with_id3
+
+        user, _ = dashboard_user(dash_server)
+        tagged = _mp3_with_id3({"TSSE": "ElevenLabs", "TIT2": "Welcome message"})
+        with sign_in(dash_server, user["email"]) as client:
+            html = wait_page(client, upload(client, tagged, "welcome.mp3").json()["identifier"])
+        assert "Metadata tags" in html and '<dd id="tags-tool">ElevenLabs</dd>' in html
+        assert "ID3 TSSE (encoder)" in html and "never decide the verdict" in html
+        assert "overridden by you" not in html and "provenance:" not in html  # unsigned tags never force
+
     def test_a_recording_over_the_limit_is_refused_with_the_limit(self, dash_server: RunningServer) -> None:
         limit = dash_server.settings.max_audio_upload_bytes
         header = b"RIFF" + (limit + 36).to_bytes(4, "little") + b"WAVEfmt "

@@ -47,6 +47,7 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
         max_image_mb=settings.max_upload_bytes // (1024 * 1024),
         max_video_mb=settings.max_video_upload_bytes // (1024 * 1024),
         max_audio_mb=settings.max_audio_upload_bytes // (1024 * 1024),
+        max_audio_minutes=f"{settings.audio_max_seconds / 60:g}",
         image_formats=ACCEPTED_IMAGE_FORMATS, video_formats=videos_service.ACCEPTED_VIDEO_FORMATS,
         audio_formats=ACCEPTED_AUDIO_FORMATS,
         heatmap_available=any(d.kind == "statistical" for d in container.registry),

@@ -83,7 +83,7 @@ def has_picture_track(path: Path, head: bytes) -> bool:
 # ----------------------------------------------------------------------------- byte ranges
 
 
-class RangeNotSatisfiableError(ValueError):
+class RangeNotSatisfiableError(Exception):
     """The ``Range`` header asks for bytes the file does not have (HTTP 416)."""
 
 
