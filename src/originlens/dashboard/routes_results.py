@@ -50,7 +50,7 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
         max_audio_minutes=f"{settings.audio_max_seconds / 60:g}",
         image_formats=ACCEPTED_IMAGE_FORMATS, video_formats=videos_service.ACCEPTED_VIDEO_FORMATS,
         audio_formats=ACCEPTED_AUDIO_FORMATS,
-        heatmap_available=any(d.kind == "statistical" for d in container.registry),
+        heatmap_available=any(d.kind == "statistical" and "image" in d.modalities for d in container.registry),
     )  # fmt: skip
 
 
