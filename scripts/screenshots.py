@@ -2,10 +2,11 @@
 
     .venv/bin/python scripts/screenshots.py
 
-Starts a throw-away server (the default install: heatmaps come from the pixel indicator), seeds a user,
-images (a face photo and a C2PA-signed file from ../shared when present) and a short video,
-then photographs each page with Debian's Chromium through Playwright. PNGs are reduced to a
-palette so each stays well under 250 KB.
+Starts a throw-away server (the default install: heatmaps come from the pixel indicator), seeds a
+user, images (a face photo and a C2PA-signed file from ../shared when present), a short video and
+a recording (speech from ../shared/speech when present, then silence), then photographs
+each page with Debian's Chromium through Playwright. PNGs are reduced to a palette so each stays
+well under 250 KB.
 """
 
 from __future__ import annotations
@@ -60,6 +61,23 @@ def clip(path: Path) -> bytes:
     return write_clip(path, frames).read_bytes()
 
 
+def recording() -> bytes:
+    """20 s: recorded then synthetic speech from the eval set when present (else a tone), then
+    silence, which the speech model cannot judge."""
+    import numpy as np
+    from tests.support.speech import RATE, SPEECH_EVAL, chord, joined_speech, speech_files
+
+    from originlens.audio.features import encode_audio
+    from originlens.media.audio import read_audio
+
+    if SPEECH_EVAL.is_dir():
+        parts = [joined_speech(speech_files("human"), 8.0), joined_speech(speech_files("synthetic"), 7.0)]
+    else:
+        parts = [read_audio(chord(15.0)).samples]
+    parts.append(np.zeros(5 * RATE, np.float32))
+    return encode_audio(np.concatenate(parts), "mp3", bitrate=64_000)
+
+
 def wait_for(page: Any, url: str) -> None:
     page.goto(url)
     for _ in range(240):
@@ -106,6 +124,7 @@ def main() -> None:
             for i in range(3):
                 upload(f"wire-photo-{i}.png", image_bytes(size=(320, 240), seed=40 + i), ref_id=f"case-{100 + i}")
             video_url = upload("clip.mp4", clip(tmp / "clip.mp4"), ref_id="case-video")
+            audio_url = upload("voicemail.mp3", recording(), ref_id="case-call", options=())
             signed_url = (
                 upload("signed.jpg", signed.read_bytes(), ref_id="case-c2pa", options=()) if signed.is_file() else ""
             )
@@ -123,6 +142,8 @@ def main() -> None:
             save_small(page.screenshot(full_page=True), OUT / "result-image.png")
             wait_for(page, video_url)
             save_small(page.screenshot(full_page=True), OUT / "result-video.png")
+            wait_for(page, audio_url)
+            save_small(page.screenshot(full_page=True), OUT / "result-audio.png")
             if signed_url:
                 wait_for(page, signed_url)
                 save_small(page.locator("section[aria-labelledby=c2pa-h]").screenshot(), OUT / "result-c2pa.png")

@@ -1,6 +1,7 @@
 """The dashboard in a real browser (Debian's Chromium through Playwright): sign in, upload by the
 file input and by drag and drop with progress, wait for the result, the heatmap overlay, face
-boxes, override, and a phone-sized viewport without horizontal scrolling."""
+boxes, override, a recording's waveform, chunks and player, and a phone-sized viewport without
+horizontal scrolling."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from tests.api.test_audio import submitted, wait_audio
 from tests.api.test_heatmap import half_bright
 from tests.conftest import RunningServer, start_server, submit, wait_done
 from tests.dashboard.conftest import BRIGHTNESS, PASSWORD, dashboard_user
 from tests.support.shared_data import EVAL
+from tests.support.speech import chord
 
 expect = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[dev]')").expect
 FACE = EVAL / "faces" / "face_recognition" / "obama.jpg"
@@ -30,7 +33,8 @@ def blockable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runnin
     saved = {k: os.environ.get(k) for k in ("ORIGINLENS_TEST_BLOCK_FILE", "ORIGINLENS_TEST_STARTED_FILE")}
     os.environ["ORIGINLENS_TEST_BLOCK_FILE"] = str(block)
     os.environ["ORIGINLENS_TEST_STARTED_FILE"] = str(tmp / "started")
-    running = start_server(tmp / "data", extra_detectors=[BRIGHTNESS, "tests.support.slow_detector:BlockingDetector"])
+    blocking = ["tests.support.slow_detector:BlockingDetector", "tests.support.slow_detector:BlockingAudioDetector"]
+    running = start_server(tmp / "data", extra_detectors=[BRIGHTNESS, *blocking])
     yield running, block
     running.stop()
     for name, value in saved.items():
@@ -153,7 +157,7 @@ def test_upload_error_is_announced(signed_in_page: Any) -> None:
     page.set_input_files("#file", {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"plain words"})
     page.click("#upload-button")
     page.locator("#upload-error").wait_for(state="visible")
-    expect(page.locator("#upload-error")).to_contain_text("not a video")
+    expect(page.locator("#upload-error")).to_contain_text("not an image, video or recording")
     assert page.get_attribute("#upload-error", "role") == "alert"
 
 
@@ -199,12 +203,53 @@ def test_face_boxes_are_drawn_over_the_faces(signed_in_page: Any, blockable: tup
     assert page.locator("#faces").is_hidden()
 
 
+def test_a_recording_waits_then_shows_its_waveform_chunks_and_plays_from_a_chunk(
+    signed_in_page: Any, blockable: tuple[RunningServer, Path]
+) -> None:
+    page = signed_in_page
+    _, block = blockable
+    block.write_text("hold")
+    try:
+        page.goto("/dashboard/upload")
+        assert "Recordings (voice) up to 50 MB" in page.inner_text("#formats")
+        page.set_input_files("#file", {"name": "tune.wav", "mimeType": "audio/wav", "buffer": chord(12.0)})
+        page.click("#upload-button")
+        page.wait_for_url(re.compile(r"/dashboard/results/[0-9a-f]{64}$"))
+        assert page.text_content("#verdict") == "pending"
+        assert "Waiting for the result" in page.inner_text("#wait-status")
+    finally:
+        block.unlink()
+    expect(page.locator("#verdict")).to_have_text("unknown", timeout=30_000)  # music: no speech to judge
+
+    bands = page.locator("#waveform rect.segment")
+    rows = page.locator("#chunks tbody tr")
+    assert bands.count() == 3 and rows.count() == 3  # 0-5, 5-10, 10-12 s
+    spans = [rows.nth(i).locator("td").nth(1).inner_text() for i in range(3)]
+    assert spans == ["0:00\u20130:05", "0:05\u20130:10", "0:10\u20130:12"]
+    expect(rows.first).to_contain_text("no speech found")
+    wave = page.locator("#waveform").bounding_box()
+    first = bands.first.bounding_box()
+    assert abs(first["width"] / wave["width"] - 5 / 12) < 0.01  # the band spans its 5 s of the 12
+    assert "3 unknown" in page.locator("#wave-title").text_content()
+
+    # the player loads the kept file (its type, byte ranges) and a chunk's button seeks to it
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert abs(page.evaluate("document.getElementById('player').duration") - 12.0) < 0.1
+    rows.nth(1).get_by_role("button", name="Play from 0:05").click()
+    page.wait_for_function("document.getElementById('player').currentTime >= 5")
+    assert page.evaluate("document.getElementById('player').currentTime") < 8
+    expect(page.locator("#playhead")).not_to_have_attribute("hidden", "")
+    assert page.locator("#player-error").is_hidden()
+
+
 def test_phone_viewport_has_no_horizontal_scroll(chromium: Any, blockable: tuple[RunningServer, Path]) -> None:
     server, _ = blockable
     user, key = dashboard_user(server, partner=True)
     with server.client(key) as api:
         identifier = submit(api, half_bright(), with_heatmap=True, ref_id="a-rather-long-reference-for-a-phone")
         wait_done(api, identifier)
+        recording = submitted(api, chord(11.0), name="a-phone-call-with-a-rather-long-name.wav")
+        wait_audio(api, recording)
     context = chromium.new_context(viewport={"width": 390, "height": 844}, base_url=server.base_url, has_touch=True)
     tab = context.new_page()
     tab.goto("/dashboard/sign-in")
@@ -215,7 +260,7 @@ def test_phone_viewport_has_no_horizontal_scroll(chromium: Any, blockable: tuple
     tab.wait_for_url("**/dashboard/results")
     widths = {}
     for path in ["/dashboard/upload", "/dashboard/results", f"/dashboard/results/{identifier}", "/dashboard/account",
-                 "/dashboard/partner/users"]:  # fmt: skip
+                 "/dashboard/partner/users", f"/dashboard/results/{recording}"]:  # fmt: skip
         tab.goto(path)
         widths[path] = tab.evaluate("document.documentElement.scrollWidth")
     assert tab.locator("main").count() == 1 and tab.locator("nav[aria-label=Main]").count() == 1

@@ -47,3 +47,4 @@ def test_the_account_page_says_which_pixel_models_are_installed(server: RunningS
     assert "No pixel model votes" in none_installed
     assert "Shown but not voting" in none_installed and "pixel" in none_installed.split("Shown but not voting")[1]
     assert "Voting: brightness-test-double" in one_installed
+    assert "Voting on recordings: speech" in none_installed  # the voice model is not a pixel model

@@ -19,6 +19,7 @@ from tests.conftest import RunningServer, image_bytes, submit, wait_done
 from tests.dashboard.conftest import dashboard_user, db_session, page_csrf, sign_in
 from tests.support.clips import flat_frames, write_clip
 from tests.support.shared_data import EVAL
+from tests.support.speech import needs_speech
 
 
 def dark(seed: int) -> bytes:
@@ -240,7 +241,9 @@ class TestUpload:
             empty = upload(client, b"", "empty.png")
         with sign_in(dash_server, readonly["email"]) as client:
             refused = upload(client, image_bytes(seed=7), "a.png")
-        assert not_media.status_code == 415 and "not a video this service accepts" in not_media.json()["message"]
+        assert not_media.status_code == 415
+        assert "not an image, video or recording this service accepts" in not_media.json()["message"]
+        assert "Recordings: MP3, WAV" in not_media.json()["message"]
         assert empty.status_code == 422
         assert refused.status_code == 403 and "read-only" in refused.json()["message"]
 
@@ -278,25 +281,202 @@ class TestUpload:
         assert original.status_code == 404
 
 
+def m4a(seconds: float, fmt: str = "ipod") -> bytes:
+    """A tone in AAC, in an MP4 container with the M4A brand (``ipod``) or a plain one (``mp4``)."""
+    import av
+    import numpy as np
+
+    rate = 16_000
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32).reshape(1, -1)
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt) as out:
+        stream = out.add_stream("aac", rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(pcm, format="flt", layout="mono")
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate, frame_size=1024)
+        for part in [*resampler.resample(frame), *resampler.resample(None), None]:
+            for packet in stream.encode(part):
+                out.mux(packet)
+    return buf.getvalue()
+
+
+def segments(html: str) -> list[str]:
+    """The verdict of each chunk band drawn in the waveform, in order."""
+    return re.findall(r'<rect class="segment ([a-z]+)"', html)
+
+
+def chunk_table(html: str) -> list[tuple[str, str, str]]:
+    """(time span, verdict, why) of each row of the chunk table."""
+    rows = re.findall(r'<tr class="chunk ([a-z]+)".*?</tr>', html, flags=re.S)
+    spans = re.findall(r'<tr class="chunk [a-z]+".*?<span class="time">([^<]+)</span>', html, flags=re.S)
+    whys = re.findall(r'<td data-label="Why">([^<]*)</td>', html)
+    return list(zip(spans, rows, whys, strict=True))
+
+
 class TestRecordings:
-    def test_a_recording_shows_its_chunks_and_is_listed_as_audio(self, dash_server: RunningServer) -> None:
-        from tests.api.test_audio import submitted, wait_audio
+    def test_a_recording_uploaded_by_the_form_shows_its_waveform_chunks_and_player(
+        self, dash_server: RunningServer
+    ) -> None:
         from tests.support.speech import chord
 
         user, key = dashboard_user(dash_server)
-        with dash_server.client(key) as api:
-            identifier = submitted(api, chord(7.0), name="hum.wav")
-            body = wait_audio(api, identifier)
-            image = submit(api, image_bytes(seed=8))
+        music = chord(12.0)  # music, no voice: every chunk is unknown, "no speech found"
         with sign_in(dash_server, user["email"]) as client:
-            html = client.get(f"/dashboard/results/{identifier}").text
+            response = upload(client, music, "hum.wav", ref_id="call-12")
+            identifier = response.json()["identifier"]
+            html = wait_page(client, identifier)
+            player = client.get(f"/dashboard/results/{identifier}/audio")
+            head = client.get(f"/dashboard/results/{identifier}/audio", headers={"Range": "bytes=0-99"})
+            tail = client.get(f"/dashboard/results/{identifier}/audio", headers={"Range": "bytes=-10"})
+            beyond = client.get(f"/dashboard/results/{identifier}/audio", headers={"Range": f"bytes={len(music)}-"})
             recordings = client.get("/dashboard/results", params={"media": "audio"}).text
-            everything = client.get("/dashboard/results").text
-        assert body["status"] == "done" and "The recording" in html and "7.0 s" in html
-        assert "0.0\u20135.0 s" in html and "5.0\u20137.0 s" in html  # the two chunks, in seconds (en dash)
-        assert "no speech found" in html and f"GET /api/classification_audio/{identifier}" in html
-        assert identifier in recordings and image not in recordings
-        assert identifier in everything and image in everything
+        with dash_server.client(key) as api:
+            body = api.get(f"/api/classification_audio/{identifier}").json()  # the API sees the same recording
+        assert response.status_code == 200 and body["ref_id"] == "call-12" and body["name"] == "hum.wav"
+        assert '<svg id="waveform"' in html and 'class="envelope"' in html
+        assert (
+            segments(html)
+            == ["unknown", "unknown", "unknown"]
+            == [
+                "unknown" if c["verdict"].get("unknown") else c["verdict"]["classification"]
+                for c in body["chunk_details"]
+            ]
+        )
+        table = chunk_table(html)
+        assert [row[0] for row in table] == ["0:00\u20130:05", "0:05\u20130:10", "0:10\u20130:12"]
+        assert all(row[1] == "unknown" and row[2].startswith("no speech found") for row in table)
+        assert "3 unknown" in html  # the picture's text alternative counts the chunks by verdict
+        assert "Length</dt><dd>0:12 (12.0 s)" in html
+        assert "the voice model could not judge the recording (no speech found" in html
+        assert f'<audio id="player" controls preload="metadata" src="/dashboard/results/{identifier}/audio">' in html
+        assert player.status_code == 200 and player.content == music
+        assert player.headers["content-type"] == "audio/wav" and player.headers["accept-ranges"] == "bytes"
+        assert head.status_code == 206 and head.content == music[:100]
+        assert head.headers["content-range"] == f"bytes 0-99/{len(music)}"
+        assert tail.status_code == 206 and tail.content == music[-10:]
+        assert beyond.status_code == 416 and beyond.headers["content-range"] == f"bytes */{len(music)}"
+        assert identifier in recordings and "recording</span>" in recordings
+
+    def test_silence_is_unknown_with_its_reason_and_a_flat_waveform(self, dash_server: RunningServer) -> None:
+        from tests.support.speech import silence
+
+        user, _ = dashboard_user(dash_server)
+        with sign_in(dash_server, user["email"]) as client:
+            identifier = upload(client, silence(6.5), "quiet.wav").json()["identifier"]
+            html = wait_page(client, identifier)
+        path = re.search(r'<path class="envelope" d="([^"]+)"', html)
+        assert path is not None
+        heights = {float(point.split(",")[1]) for point in re.findall(r"[\d.]+,[\d.]+", path.group(1))}
+        assert max(heights) - min(heights) <= 1.0  # nothing to draw: a flat line through the middle
+        assert badge(html) == "unknown" and segments(html) == ["unknown", "unknown"]
+        assert [row[2][:15] for row in chunk_table(html)] == ["no speech found"] * 2
+        assert "Speech found</dt><dd>0.0 s" in html
+
+    @needs_speech
+    def test_speech_chunks_show_the_speech_models_score_as_the_api_does(self, dash_server: RunningServer) -> None:
+        from tests.support.speech import speech_recording
+
+        user, key = dashboard_user(dash_server)
+        with sign_in(dash_server, user["email"]) as client:
+            identifier = upload(client, speech_recording("human", 12.0), "call.mp3").json()["identifier"]
+            html = wait_page(client, identifier)
+        with dash_server.client(key) as api:
+            body = api.get(f"/api/classification_audio/{identifier}").json()
+        expected = [
+            "unknown" if c["verdict"].get("unknown") else c["verdict"]["classification"] for c in body["chunk_details"]
+        ]
+        scores = [
+            next(r for r in c["results"] if r["model"] == "speech")["classification"][1]["score"]
+            for c in body["chunk_details"]
+        ]
+        assert segments(html) == expected and len(expected) == 3
+        assert [row[1] for row in chunk_table(html)] == expected
+        assert any(label in ("human", "artificial") for label in expected)  # 12 s of speech: judged
+        for score in scores:
+            assert f'<td data-label="Speech model">{score:.2f} artificial</td>' in html
+        assert badge(html) == (body["verdict"]["classification"] if not body["verdict"].get("unknown") else "unknown")
+
+    def test_override_changes_the_verdict_and_every_chunk(self, dash_server: RunningServer) -> None:
+        from tests.support.speech import chord
+
+        user, key = dashboard_user(dash_server)
+        with sign_in(dash_server, user["email"]) as client:
+            identifier = upload(client, chord(7.0), "tune.wav").json()["identifier"]
+            before = wait_page(client, identifier)
+            response = client.post(
+                f"/dashboard/results/{identifier}/override",
+                data={"csrf_token": page_csrf(client), "classification": "artificial"},
+            )
+            after = client.get(f"/dashboard/results/{identifier}").text
+            listed_artificial = listed(client, verdict="artificial", media="audio")
+        with dash_server.client(key) as api:
+            body = api.get(f"/api/classification_audio/{identifier}").json()
+        assert badge(before) == "unknown" and segments(before) == ["unknown", "unknown"]
+        assert response.status_code == 303
+        assert badge(after) == "artificial" and "overridden by you" in after
+        assert segments(after) == ["artificial", "artificial"]
+        assert all(row[2] == "your override of the whole recording" for row in chunk_table(after))
+        assert body["force_classification"] == "artificial" and listed_artificial == [identifier]
+
+    def test_recordings_are_told_apart_from_videos_by_content(self, dash_server: RunningServer, tmp_path: Path) -> None:
+        from tests.support.speech import chord
+
+        user, _ = dashboard_user(dash_server)
+        clip = write_clip(tmp_path / "clip.mp4", flat_frames(60, 10)).read_bytes()
+        files = {
+            "tone.m4a": m4a(3.0),  # the M4A brand: a recording
+            "tone.mp4": m4a(3.0, "mp4"),  # a plain MP4 brand, but only a sound track: a recording
+            "tone.opus": chord(3.0, "opus"),  # Ogg: audio or video, decided by its tracks
+            "clip.mp4": clip,  # a plain MP4 with a picture: a video
+        }
+        with sign_in(dash_server, user["email"]) as client:
+            ids = {name: upload(client, data, name).json()["identifier"] for name, data in files.items()}
+            pages = {name: wait_page(client, identifier) for name, identifier in ids.items()}
+        kinds = {name: "audio" if 'id="rec-h"' in html else "video" for name, html in pages.items()}
+        assert kinds == {"tone.m4a": "audio", "tone.mp4": "audio", "tone.opus": "audio", "clip.mp4": "video"}
+        assert all("The analysis failed" not in html for html in pages.values())
+        assert "Length</dt><dd>0:03 (3.0 s)" in pages["tone.opus"]
+
+    def test_a_tool_named_in_the_tags_is_shown_without_deciding(self, dash_server: RunningServer) -> None:
+        from tests.unit.test_audio_provenance import _mp3_with_id3
+
+        user, _ = dashboard_user(dash_server)
+        tagged = _mp3_with_id3({"TSSE": "ElevenLabs", "TIT2": "Welcome message"})
+        with sign_in(dash_server, user["email"]) as client:
+            html = wait_page(client, upload(client, tagged, "welcome.mp3").json()["identifier"])
+        assert "Metadata tags" in html and '<dd id="tags-tool">ElevenLabs</dd>' in html
+        assert "ID3 TSSE (encoder)" in html and "never decide the verdict" in html
+        assert "overridden by you" not in html and "provenance:" not in html  # unsigned tags never force
+
+    def test_a_recording_over_the_limit_is_refused_with_the_limit(self, dash_server: RunningServer) -> None:
+        limit = dash_server.settings.max_audio_upload_bytes
+        header = b"RIFF" + (limit + 36).to_bytes(4, "little") + b"WAVEfmt "
+        user, _ = dashboard_user(dash_server)
+        with sign_in(dash_server, user["email"]) as client:
+            refused = upload(client, header + bytes(limit + 1024), "long.wav")
+            listing = listed(client)
+        assert refused.status_code == 413
+        assert refused.json()["message"] == f"The recording must not be larger than {limit // (1024 * 1024)} MB."
+        assert listing == []  # nothing recorded
+
+    def test_the_player_is_for_its_owner_and_only_while_the_file_is_kept(self, dash_server: RunningServer) -> None:
+        from tests.support.speech import chord
+
+        keeper, _ = dashboard_user(dash_server)
+        forgetful, _ = dashboard_user(dash_server, save_files=False)
+        with sign_in(dash_server, keeper["email"]) as client:
+            kept = upload(client, chord(2.0), "a.wav").json()["identifier"]
+            wait_page(client, kept)
+        with sign_in(dash_server, forgetful["email"]) as client:
+            foreign = client.get(f"/dashboard/results/{kept}/audio")
+            gone = upload(client, chord(2.5), "b.wav").json()["identifier"]
+            html = wait_page(client, gone)
+            missing = client.get(f"/dashboard/results/{gone}/audio")
+        assert foreign.status_code == 404 and missing.status_code == 404
+        assert "<audio" not in html and "so it cannot be played" in html
+        assert '<svg id="waveform"' in html  # the envelope is kept with the result, not the file
 
 
 SIGNED = EVAL / "c2pa" / "c2pa-rs" / "C.jpg"

@@ -27,3 +27,12 @@ class BlockingDetector(Detector):
         while block.exists() and time.time() < deadline:
             time.sleep(0.05)
         return self.unknown("test detector: judges nothing")
+
+
+class BlockingAudioDetector(BlockingDetector):
+    """The same for recordings: it reads the whole file once (as provenance does), so a test can
+    watch a recording's waiting page."""
+
+    name = "blocking-audio-test-detector"
+    kind = "provenance"
+    modalities = ("audio",)

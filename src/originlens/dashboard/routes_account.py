@@ -27,11 +27,14 @@ def _account_page(
 ) -> Response:
     keys = [k for k in keys_service.list_keys(session, user) if k.revoked_at is None]
     statistical = [d for d in container.registry if d.kind == "statistical"]
-    pixel_models = [d.name for d in statistical if d.votes]
-    indicators = [d.name for d in statistical if not d.votes]
+    pixel = [d for d in statistical if "image" in d.modalities]  # recordings have their own models
+    pixel_models = [d.name for d in pixel if d.votes]
+    indicators = [d.name for d in pixel if not d.votes]
+    voice_models = [d.name for d in statistical if "audio" in d.modalities and d.votes]
     return render(
         request, "account.html", user=user, keys=keys, heuristics=HEURISTICS, new_key=new_key,
         new_key_readonly=new_key_readonly, pixel_models=pixel_models, indicators=indicators,
+        voice_models=voice_models,
     )  # fmt: skip
 
 

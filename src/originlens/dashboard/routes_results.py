@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -12,14 +13,23 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from originlens.dashboard.core import CSRF, DashboardRoute, UserDep, redirect, render, wants_json
-from originlens.errors import FieldValidationError, ForbiddenError, NotFoundError, PayloadTooLargeError
-from originlens.media.images import sniff_image_type
+from originlens.errors import (
+    FieldValidationError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from originlens.media.audio import ACCEPTED_AUDIO_FORMATS
+from originlens.media.images import ACCEPTED_IMAGE_FORMATS
 from originlens.media.video import SNIFF_BYTES
+from originlens.services import audio as audio_service
 from originlens.services import classifications as images_service
+from originlens.services import dashboard_media
 from originlens.services import dashboard_results as view
 from originlens.services import videos as videos_service
 from originlens.services.submissions import SubmitOptions
-from originlens.storage.base import BlobNotFoundError, BlobTooLargeError
+from originlens.storage.base import BlobNotFoundError, BlobTooLargeError, StoredBlob
 from originlens.store.models import Classification, User
 from originlens.web.deps import ContainerDep, SessionDep
 from originlens.web.params import FrameIndexPath, FramesForm, PageQuery
@@ -36,7 +46,11 @@ async def upload_form(request: Request, user: UserDep, container: ContainerDep) 
         request, "upload.html", user=user, frames=videos_service.FRAME_CHOICES,
         max_image_mb=settings.max_upload_bytes // (1024 * 1024),
         max_video_mb=settings.max_video_upload_bytes // (1024 * 1024),
-        heatmap_available=any(d.kind == "statistical" for d in container.registry),
+        max_audio_mb=settings.max_audio_upload_bytes // (1024 * 1024),
+        max_audio_minutes=f"{settings.audio_max_seconds / 60:g}",
+        image_formats=ACCEPTED_IMAGE_FORMATS, video_formats=videos_service.ACCEPTED_VIDEO_FORMATS,
+        audio_formats=ACCEPTED_AUDIO_FORMATS,
+        heatmap_available=any(d.kind == "statistical" and "image" in d.modalities for d in container.registry),
     )  # fmt: skip
 
 
@@ -59,7 +73,8 @@ def upload(
     with_morphing: Annotated[bool, Form()] = False,
     frames: FramesForm = 5,
 ) -> Response:
-    """An image or a video (told apart by content): the same services as the API, then the result page."""
+    """An image, a video or a recording (told apart by content): the same services as the API,
+    then the result page."""
     _require_submitter(user)
     options = SubmitOptions(
         with_heatmap=with_heatmap, with_tampering=with_tampering, with_nsfw=with_nsfw, with_morphing=with_morphing
@@ -68,57 +83,95 @@ def upload(
     if not head:
         raise FieldValidationError("file", "The file is empty.")
     name = file.filename or "upload"
-    if sniff_image_type(head[:32]) is not None:
+    kind = dashboard_media.upload_kind(head)
+    if kind is None:
+        raise UnsupportedMediaTypeError(
+            "The file is not an image, video or recording this service accepts. "
+            f"Images: {ACCEPTED_IMAGE_FORMATS}. Videos: {videos_service.ACCEPTED_VIDEO_FORMATS}. "
+            f"Recordings: {ACCEPTED_AUDIO_FORMATS}."
+        )
+    if kind[0] == "image":
         data = head + file.file.read(container.settings.max_upload_bytes + 1 - len(head))
         classification = images_service.submit_image(
             session, container.submit_context, user, data=data, name=name, options=options, ref_id=ref_id or None
         )
     else:
-        classification = _submit_video(session, container, user, file, head, name, options, frames, ref_id or None)
+        upload = _Upload(container, file, head, name, ref_id or None)
+        classification = upload.submit(session, user, kind, options, frames)
     url = f"/dashboard/results/{classification.identifier}"
     if wants_json(request):
         return JSONResponse({"identifier": classification.identifier, "url": url})
     return redirect(request, url)
 
 
-def _submit_video(
-    session: Any,
-    container: Any,
-    user: User,
-    file: UploadFile,
-    head: bytes,
-    name: str,
-    options: SubmitOptions,
-    frames: int,
-    ref_id: str | None,
-) -> Classification:
-    """Stream the video to the blob store (never held in memory) and record it, as the API does."""
-    if frames not in videos_service.FRAME_CHOICES:
-        raise FieldValidationError("frames", "The selected frames is invalid: use 5, 10 or 30.")
-    mime = videos_service.check_video_head(head)
-    key = f"media/video/{secrets.token_hex(16)}"
-    limit = container.settings.max_video_upload_bytes
+class _Upload:
+    """A video or recording streamed to the blob store (never held in memory) and recorded with
+    the API's services; an ambiguous container (MP4, WebM, Ogg) is a video if it has a picture
+    track, else a recording."""
 
-    def chunks() -> Any:
-        yield head
-        yield from iter(lambda: file.file.read(CHUNK), b"")
+    def __init__(self, container: Any, file: UploadFile, head: bytes, name: str, ref_id: str | None) -> None:
+        self.container, self.file, self.head, self.name, self.ref_id = container, file, head, name, ref_id
+        self.blobs = container.blobs
 
-    try:
-        stored = container.blobs.put_stream(key, chunks(), max_bytes=limit)
-    except BlobTooLargeError as exc:
-        raise PayloadTooLargeError(f"The video must not be larger than {limit // (1024 * 1024)} MB.") from exc
-    video_options = videos_service.VideoOptions(
-        with_heatmap=options.with_heatmap, with_tampering=options.with_tampering, with_nsfw=options.with_nsfw,
-        with_morphing=options.with_morphing, frames=frames,
-    )  # fmt: skip
-    try:
-        return videos_service.submit_video(
-            session, container.submit_context, user, blob_key=key, stored=stored, mime=mime, name=name,
-            options=video_options, ref_id=ref_id,
+    def _store(self, folder: str, limit: int, what: str) -> tuple[str, StoredBlob]:
+        key = f"media/{folder}/{secrets.token_hex(16)}"
+
+        def chunks() -> Any:
+            yield self.head
+            yield from iter(lambda: self.file.file.read(CHUNK), b"")
+
+        try:
+            return key, self.blobs.put_stream(key, chunks(), max_bytes=limit)
+        except BlobTooLargeError as exc:
+            raise PayloadTooLargeError(f"The {what} must not be larger than {limit // (1024 * 1024)} MB.") from exc
+
+    def submit(
+        self, session: Any, user: User, kind: tuple[str, str], options: SubmitOptions, frames: int
+    ) -> Classification:
+        settings = self.container.settings
+        audio_limit = settings.max_audio_upload_bytes
+        if kind[0] == "audio":
+            key, stored = self._store("audio", audio_limit, "recording")
+            return self._keep_or_delete(key, lambda: self._submit_audio(session, user, key, stored, kind[1]))
+        if frames not in videos_service.FRAME_CHOICES:
+            raise FieldValidationError("frames", "The selected frames is invalid: use 5, 10 or 30.")
+        key, stored = self._store("video", settings.max_video_upload_bytes, "video")
+        if kind[0] == "either":
+            with self.blobs.local_path(key) as path:
+                is_video = dashboard_media.has_picture_track(path, self.head)
+            if not is_video:
+                if stored.size > audio_limit:
+                    self.blobs.delete(key)
+                    raise PayloadTooLargeError(
+                        f"The recording must not be larger than {audio_limit // (1024 * 1024)} MB."
+                    )
+                return self._keep_or_delete(key, lambda: self._submit_audio(session, user, key, stored, kind[1]))
+        return self._keep_or_delete(key, lambda: self._submit_video(session, user, key, stored, options, frames))
+
+    def _submit_video(
+        self, session: Any, user: User, key: str, stored: StoredBlob, options: SubmitOptions, frames: int
+    ) -> Classification:
+        video_options = videos_service.VideoOptions(
+            with_heatmap=options.with_heatmap, with_tampering=options.with_tampering, with_nsfw=options.with_nsfw,
+            with_morphing=options.with_morphing, frames=frames,
         )  # fmt: skip
-    except Exception:
-        container.blobs.delete(key)  # refused (credits...): keep no orphan file
-        raise
+        return videos_service.submit_video(
+            session, self.container.submit_context, user, blob_key=key, stored=stored,
+            mime=videos_service.check_video_head(self.head), name=self.name, options=video_options, ref_id=self.ref_id,
+        )  # fmt: skip
+
+    def _submit_audio(self, session: Any, user: User, key: str, stored: StoredBlob, mime: str) -> Classification:
+        return audio_service.submit_audio(
+            session, self.container.submit_context, user, blob_key=key, stored=stored, mime=mime, name=self.name,
+            options=audio_service.AudioOptions(), ref_id=self.ref_id,
+        )  # fmt: skip
+
+    def _keep_or_delete(self, key: str, submit: Callable[[], Classification]) -> Classification:
+        try:
+            return submit()
+        except Exception:
+            self.blobs.delete(key)  # refused (credits...): keep no orphan file
+            raise
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -199,17 +252,13 @@ def result_page(
             morphing=view.finding(body, "morphing"),
         )
     elif media == "audio":
+        chunks = view.chunk_rows(body)
         context.update(
             models=view.model_rows(body["results"]),
-            chunks=[
-                {
-                    **chunk,
-                    "label": view.verdict_label({**chunk, "status": "done"}),
-                    "artificial": view.artificial_probability(chunk.get("verdict")),
-                    "models": view.model_rows(chunk["results"]),
-                }
-                for chunk in body["chunk_details"]
-            ],
+            chunks=chunks,
+            wave=view.waveform_picture(analysis.waveform, body["duration"], chunks),
+            tags=view.audio_metadata_summary(body),
+            clock=view.clock,
         )
     else:
         frames = body["results"]["images"]
@@ -254,6 +303,36 @@ def result_image(identifier: str, session: SessionDep, container: ContainerDep, 
         raise NotFoundError("The file was not kept on this server.")
     data, mime = shown
     return Response(data, media_type=mime, headers={**PRIVATE, "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/results/{identifier}/audio")
+def result_audio(
+    request: Request, identifier: str, session: SessionDep, container: ContainerDep, user: UserDep
+) -> Response:
+    """The owner's recording for the page's player, with byte ranges (seeking); 404 when not kept."""
+    classification, _ = view.find_own(session, user, identifier)
+    analysis = classification.analysis
+    if analysis.media_type != "audio":
+        raise NotFoundError("This result is not a recording.")
+    missing = "The recording was not kept on this server."
+    if analysis.blob_key is None:
+        raise NotFoundError(missing)
+    headers = {**PRIVATE, "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff"}
+    try:
+        with container.blobs.local_path(analysis.blob_key) as path:
+            size = path.stat().st_size
+            try:
+                wanted = dashboard_media.byte_range(request.headers.get("range"), size)
+            except dashboard_media.RangeNotSatisfiableError:
+                return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+            first, last = wanted or (0, size - 1)
+            data = dashboard_media.read_bytes(path, first, last) if size else b""
+    except BlobNotFoundError as exc:
+        raise NotFoundError(missing) from exc
+    if wanted is None:
+        return Response(data, media_type=analysis.mime_type, headers=headers)
+    headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    return Response(data, status_code=206, media_type=analysis.mime_type, headers=headers)
 
 
 def _map(container: Any, key: str | None, missing: str) -> Response:

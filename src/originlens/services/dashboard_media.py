@@ -1,4 +1,5 @@
-"""One frame of a stored video at a timestamp, for the dashboard's timeline thumbnails.
+"""Media helpers for the dashboard: one frame of a stored video (timeline thumbnails), what an
+upload is (image, video or recording, told apart by content), and byte ranges for the player.
 
 Uses the decoding internals of ``originlens.media.video`` (the same demuxers, rotation and
 limits as the analysis), because that module's public API samples sets of frames only.
@@ -35,3 +36,87 @@ def frame_at(path: Path, timestamp: float) -> Image.Image | None:
         finally:
             src.close()
     return frames[0].image if frames else None
+
+
+# ------------------------------------------------------------------------ what an upload is
+
+
+def upload_kind(head: bytes) -> tuple[str, str] | None:
+    """What the first bytes of a dashboard upload are, and their MIME type, or ``None``.
+
+    ``("image", mime)``, ``("audio", mime)``, ``("video", mime)``, or ``("either", audio_mime)``
+    for a container that holds a recording as often as a video (MP4/3GP without an M4A brand,
+    WebM/Matroska, Ogg): only its tracks tell, so it is decided once stored
+    (:func:`has_picture_track`). An M4A/M4B brand is audio; a plain MP4 with a picture is a video.
+    """
+    from originlens.media.audio import sniff_audio_type
+    from originlens.media.images import sniff_image_type
+
+    image = sniff_image_type(head[:32])
+    if image is not None:
+        return "image", image
+    audio, video = sniff_audio_type(head), media.sniff_video_type(head)
+    if audio is not None and (video is None or audio == "audio/mp4"):
+        return "audio", audio
+    if audio is not None:
+        return "either", audio
+    if video is not None:
+        return "video", video
+    return None
+
+
+def has_picture_track(path: Path, head: bytes) -> bool:
+    """Whether a stored upload of an ambiguous container has a video track (a cover picture does
+    not count). When the container cannot even be opened it is left to the video analysis, whose
+    error message says why."""
+    import av
+
+    mime = media.sniff_video_type(head)
+    demuxer = media._DEMUXERS.get(mime or "")
+    try:
+        with av.open(str(path), format=demuxer, metadata_errors="replace") as container:
+            return any(not (s.disposition & av.stream.Disposition.attached_pic) for s in container.streams.video)
+    except Exception:
+        return True
+
+
+# ----------------------------------------------------------------------------- byte ranges
+
+
+class RangeNotSatisfiableError(Exception):
+    """The ``Range`` header asks for bytes the file does not have (HTTP 416)."""
+
+
+MAX_RANGE_BYTES = 4 * 1024 * 1024
+"""A ranged answer carries at most this much: a media element asks again for what follows."""
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive ``(first, last)`` bytes a ``Range: bytes=...`` header asks for (one range,
+    open ends capped at :data:`MAX_RANGE_BYTES`), or ``None`` for the whole file (no header, or
+    one this server does not honour, such as several ranges)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first_text, _, last_text = header.removeprefix("bytes=").strip().partition("-")
+    try:
+        if not first_text:  # the last N bytes
+            suffix = int(last_text)
+            if suffix <= 0:
+                raise RangeNotSatisfiableError(header)
+            first, last = max(0, size - suffix), size - 1
+        else:
+            first = int(first_text)
+            last = int(last_text) if last_text else first + MAX_RANGE_BYTES - 1
+    except ValueError:
+        return None
+    if last < first:
+        return None  # not a valid range: ignored, as RFC 9110 says
+    if first >= size:
+        raise RangeNotSatisfiableError(header)
+    return first, min(last, size - 1)
+
+
+def read_bytes(path: Path, first: int, last: int) -> bytes:
+    with path.open("rb") as file:
+        file.seek(first)
+        return file.read(last - first + 1)

@@ -160,6 +160,12 @@ def decided_by(body: dict[str, Any]) -> dict[str, str]:
         reason = verdict.get("reason") or ""
         return {"kind": f"provenance: {by}", "text": f"Decided by {names.get(by, by)}: {reason}".rstrip(": ")}
     if verdict.get("unknown") or evidence == "none":
+        if "chunk_details" in body and verdict.get("reason"):  # a recording: the voice model says why
+            return {
+                "kind": "none",
+                "text": "No conclusive provenance, and the voice model could not judge the recording "
+                f"({verdict['reason']}), so the verdict is unknown.",
+            }
         indicators = sorted(
             {str(r.get("model")) for r in _all_results(body) if _is_indicator(r) and not r.get("unknown")}
         )
@@ -268,6 +274,104 @@ def metadata_summary(body: dict[str, Any]) -> dict[str, Any] | None:
         "digital_source_type": details.get("digital_source_type"),
         "reason": details.get("reason", ""),
     }
+
+
+def audio_metadata_summary(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The synthesis tool a recording's tags name (``audio-metadata``), when they name one."""
+    result = next((r for r in _all_results(body) if r.get("model") == "audio-metadata"), None)
+    if result is None or result.get("unknown"):
+        return None
+    details = result.get("classification_details") or {}
+    if not details.get("tool"):
+        return None
+    return {
+        "tool": details["tool"],
+        "source": details.get("source", ""),
+        "value": details.get("value", ""),
+        "others": [f for f in details.get("found") or [] if f.get("tool") != details["tool"]][:5],
+        "reason": details.get("reason", ""),
+    }
+
+
+# --------------------------------------------------------------------------- a recording
+
+
+WAVE_WIDTH = 1000
+WAVE_HEIGHT = 120
+QUIETEST_SCALE = 0.05
+"""The waveform is scaled to its loudest peak, but never magnified more than 20 times: near
+silence stays flat instead of looking like speech."""
+
+
+def clock(seconds: float) -> str:
+    """A time in a recording as people write it: ``0:05``, ``1:02.5``, ``1:00:00``."""
+    tenths = round(seconds * 10)
+    whole, tenth = divmod(tenths, 10)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{text}.{tenth}" if tenth else text
+
+
+def chunk_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each chunk of a recording for its table row and waveform segment: when, the verdict, the
+    speech model's score, and why it is unknown when it is."""
+    rows = []
+    for chunk in body.get("chunk_details") or []:
+        verdict = chunk.get("verdict") or {}
+        label = verdict_label({**chunk, "status": "done"})
+        speech = next((r for r in chunk.get("results") or [] if r.get("model") == "speech"), None)
+        speech_row = model_rows([speech])[0] if speech else None
+        reason = ""
+        if label == "unknown":
+            reason = verdict.get("reason") or (speech_row or {}).get("reason") or "no model could judge this stretch"
+        elif verdict.get("evidence") == "override":
+            reason = "your override of the whole recording"
+        elif verdict.get("evidence") == "provenance":
+            reason = f"decided for the whole file: {verdict.get('reason', verdict.get('forced_by', 'provenance'))}"
+        rows.append(
+            {
+                "index": chunk["index"],
+                "start": float(chunk["start"]),
+                "end": float(chunk["end"]),
+                "start_clock": clock(float(chunk["start"])),
+                "span": f"{clock(float(chunk['start']))}\u2013{clock(float(chunk['end']))}",
+                "label": label,
+                "confidence": verdict.get("confidence") if label in ("human", "artificial") else None,
+                "speech_score": None if speech_row is None else speech_row["score"],
+                "speech_model": speech is not None,
+                "reason": reason,
+            }
+        )
+    return rows
+
+
+def waveform_picture(
+    envelope: list[float] | None, duration: float | None, rows: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """What the result page's SVG draws: the waveform (peak envelope, mirrored about the middle)
+    over one band per chunk, in ``WAVE_WIDTH`` x ``WAVE_HEIGHT`` units; ``None`` when the
+    recording has no stored envelope or length."""
+    if not envelope or not duration or duration <= 0:
+        return None
+    middle = WAVE_HEIGHT / 2
+    scale = (middle - 4) / max(max(envelope), QUIETEST_SCALE)
+    step = WAVE_WIDTH / len(envelope)
+    top = [f"{(i + 0.5) * step:.1f},{middle - peak * scale - 0.5:.1f}" for i, peak in enumerate(envelope)]
+    bottom = [f"{(i + 0.5) * step:.1f},{middle + peak * scale + 0.5:.1f}" for i, peak in enumerate(envelope)]
+    path = f"M0,{middle:.1f} L" + " L".join(top) + f" L{WAVE_WIDTH},{middle:.1f} L" + " L".join(reversed(bottom)) + " Z"
+    segments = [
+        {
+            **row,
+            "x": round(row["start"] / duration * WAVE_WIDTH, 2),
+            "width": round(max(0.0, min(row["end"], duration) - row["start"]) / duration * WAVE_WIDTH, 2),
+        }
+        for row in rows
+    ]
+    counts = {label: sum(1 for r in rows if r["label"] == label) for label in ("artificial", "human", "unknown")}
+    described = ", ".join(f"{n} {label}" for label, n in counts.items() if n)
+    summary = f"Waveform of the recording, {clock(duration)} long, in {len(rows)} chunk(s): {described or 'none'}."
+    return {"width": WAVE_WIDTH, "height": WAVE_HEIGHT, "path": path, "segments": segments, "summary": summary}
 
 
 def _all_results(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 // originlens dashboard: upload with progress (drag and drop or the file input), waiting for a
-// result, and the image overlays. Plain JavaScript, no build step; every page works without it
-// except the live progress.
+// result, the image overlays, and a recording's player (seek by chunk or on the waveform).
+// Plain JavaScript, no build step; every page works without it except the live progress.
 "use strict";
 
 function setupUpload() {
@@ -141,8 +141,53 @@ function setupOverlays() {
   }
 }
 
+function setupPlayer() {
+  const player = document.getElementById("player");
+  if (!player) return;
+  const wave = document.getElementById("waveform");
+  const playhead = document.getElementById("playhead");
+  const rows = Array.from(document.querySelectorAll("#chunks tr.chunk"));
+  const duration = wave ? Number(wave.dataset.duration) : 0;
+  const width = wave ? wave.viewBox.baseVal.width : 0;
+  const playFrom = (seconds) => {
+    player.currentTime = seconds;
+    player.play().catch(() => { /* the browser refused to start playing: the position is still set */ });
+  };
+  document.querySelectorAll("button.play-from").forEach((button) => {
+    button.disabled = false;
+    button.addEventListener("click", () => playFrom(Number(button.dataset.start)));
+  });
+  if (wave && duration > 0) {
+    wave.addEventListener("click", (event) => {
+      const box = wave.getBoundingClientRect();
+      playFrom(Math.max(0, Math.min(1, (event.clientX - box.left) / box.width)) * duration);
+    });
+  }
+  player.addEventListener("timeupdate", () => {
+    const t = player.currentTime;
+    if (playhead && duration > 0) {
+      const x = String(Math.min(1, t / duration) * width);
+      playhead.setAttribute("x1", x);
+      playhead.setAttribute("x2", x);
+      playhead.removeAttribute("hidden");
+    }
+    rows.forEach((row) => {
+      const button = row.querySelector("button.play-from");
+      const next = rows[rows.indexOf(row) + 1];
+      const start = button ? Number(button.dataset.start) : 0;
+      const end = next ? Number(next.querySelector("button.play-from").dataset.start) : Infinity;
+      row.classList.toggle("playing", !player.paused && t >= start && t < end);
+    });
+  });
+  player.addEventListener("error", () => {
+    const note = document.getElementById("player-error");
+    if (note) note.hidden = false;
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupUpload();
   setupWaiting();
   setupOverlays();
+  setupPlayer();
 });
