@@ -133,6 +133,23 @@ def test_bad_uploads_are_refused_with_a_message(server: RunningServer) -> None:
     assert bad_hook.status_code == 422 and "webhook_url" in bad_hook.json()["errors"]
 
 
+def test_a_recording_sent_as_a_video_is_refused_with_the_right_route(server: RunningServer, tmp_path: Any) -> None:
+    """An MP3, or an MP4 whose brand says sound only (M4A), is not a video: 415 names the audio route."""
+    from tests.support.recordings import tone, write_mp4_audio
+
+    m4a = write_mp4_audio(tmp_path / "tone.m4a", tone(2.0), container="ipod").read_bytes()
+    _, key = make_user(server)
+    with server.client(key) as client:
+        for name, data in (("voice.mp3", chord(2.0, codec="mp3")), ("voice.m4a", m4a)):
+            response = client.post(
+                "/api/classification_video",
+                files={"video": (name, data, "video/mp4")},
+                headers={"Accept": "application/json"},
+            )
+            assert response.status_code == 415, name
+            assert "/api/classification_audio" in response.json()["message"], name
+
+
 def test_a_recording_over_the_size_limit_is_413(server_factory) -> None:  # type: ignore[no-untyped-def]
     """Over the limit by less than the multipart allowance: the stream is cut off in the blob
     store; far over it: the declared length is refused before the body is read."""

@@ -81,6 +81,8 @@ _DEMUXERS: dict[str, str | None] = {
 }
 # ISO-BMFF brands of still images (HEIF/AVIF): they start with ``ftyp`` too, but are not videos.
 _STILL_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis", b"crx "}
+_AUDIO_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"M4R ", b"F4A ", b"F4B "}
+"""MP4 brands that declare a sound-only file (iTunes audio, audiobooks, ringtones): not a video."""
 _QT_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}
 
 
@@ -204,7 +206,7 @@ def sniff_video_type(head: bytes) -> str | None:
     """
     if len(head) >= 12 and head[4:8] == b"ftyp":
         brand = head[8:12]
-        if brand in _STILL_BRANDS:
+        if brand in _STILL_BRANDS or brand in _AUDIO_BRANDS:
             return None
         if brand == b"qt  ":
             return "video/quicktime"

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
-from originlens.media.audio import AudioLimits
+from originlens.media.audio import AudioLimits, sniff_audio_type
 from originlens.media.video import VideoError, VideoLimits, sniff_video_type
 from originlens.pipeline import analyse_video_frames, sample_video
 from originlens.services import job_leases
@@ -72,8 +72,9 @@ def check_video_head(head: bytes) -> str:
     """The sniffed MIME type of a video upload, or 415 (checked on the first bytes only)."""
     mime = sniff_video_type(head)
     if mime is None:
+        hint = " It is a sound recording: send it to /api/classification_audio." if sniff_audio_type(head) else ""
         raise UnsupportedMediaTypeError(
-            f"The file is not a video this service accepts. Accepted formats: {ACCEPTED_VIDEO_FORMATS}."
+            f"The file is not a video this service accepts. Accepted formats: {ACCEPTED_VIDEO_FORMATS}.{hint}"
         )
     return mime
 
