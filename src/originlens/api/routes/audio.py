@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -19,24 +17,15 @@ from originlens.api.routes.classification import (
     PlainIdentifiers,
     RefId,
     WebhookUrl,
-    _checked_webhook,
-    _identifier_response,
     _json,
-    paginator,
 )
-from originlens.api.streams import split_head
-from originlens.errors import FieldValidationError, PayloadTooLargeError
+from originlens.api.streams import StreamedKind, list_results, submit_download, submit_upload
 from originlens.media.audio import SNIFF_BYTES
-from originlens.outbound.fetch import fetch_media
-from originlens.outbound.guard import validate_url
 from originlens.services import audio as service
 from originlens.services import classifications as images_service
-from originlens.services import results
-from originlens.storage.base import BlobTooLargeError, StoredBlob
 from originlens.web.params import PageQuery, PerPageQuery
 
 router = APIRouter(prefix="/api", tags=["Speech"], responses=schemas.KEYED)
-CHUNK = 1 << 20
 EMPTY = "The audio file is empty."
 
 
@@ -48,38 +37,16 @@ def audio_options(no_cache: FormBool = False, prevent_c2pa_forces: FormBool = Fa
 AudioOptionsDep = Annotated[service.AudioOptions, Depends(audio_options)]
 
 
-def _too_large(limit: int) -> PayloadTooLargeError:
-    return PayloadTooLargeError(f"The recording must not be larger than {limit // (1024 * 1024)} MB.")
-
-
-def _store(container: Any, head: bytes, rest: Iterator[bytes]) -> tuple[str, StoredBlob]:
-    key = f"media/audio/{secrets.token_hex(16)}"
-    limit = container.settings.max_audio_upload_bytes
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        yield from rest
-
-    try:
-        stored = container.blobs.put_stream(key, chunks(), max_bytes=limit)
-    except BlobTooLargeError as exc:
-        raise _too_large(limit) from exc
-    if stored.size == 0:
-        container.blobs.delete(key)
-        raise FieldValidationError("audio", EMPTY)
-    return key, stored
-
-
-def _submit(
-    session: Any, container: Any, user: Any, key: str, stored: StoredBlob, mime: str, name: str, **kwargs: Any
-) -> Any:
-    try:
-        return service.submit_audio(
-            session, container.submit_context, user, blob_key=key, stored=stored, mime=mime, name=name, **kwargs
-        )
-    except Exception:
-        container.blobs.delete(key)  # refused (credits, read-only...): keep no orphan file
-        raise
+AUDIO = StreamedKind(
+    field="audio",
+    noun="recording",
+    sniff_bytes=SNIFF_BYTES,
+    check_head=service.check_audio_head,
+    submit=service.submit_audio,
+    max_bytes=lambda settings: settings.max_audio_upload_bytes,
+    fetch_timeout_s=lambda settings: settings.audio_fetch_timeout_s,
+    empty=EMPTY,
+)
 
 
 @router.post("/classification_audio", summary="Classify a speech (file upload)", **schemas.submitted())
@@ -95,17 +62,7 @@ def submit_audio(
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
-    webhook = _checked_webhook(webhook_url)
-    head = audio.file.read(SNIFF_BYTES)
-    if not head:
-        raise FieldValidationError("audio", EMPTY)
-    mime = service.check_audio_head(head)
-    key, stored = _store(container, head, iter(lambda: audio.file.read(CHUNK), b""))
-    classification = _submit(
-        session, container, user, key, stored, mime, audio.filename or "audio",
-        options=options, ref_id=ref_id, webhook_url=webhook,
-    )  # fmt: skip
-    return _identifier_response(request, classification)
+    return submit_upload(request, session, container, user, AUDIO, audio, webhook_url, options=options, ref_id=ref_id)
 
 
 @router.post("/audio_fromurl", summary="Classify a speech from a URL", **schemas.submitted())
@@ -119,32 +76,9 @@ def submit_audio_from_url(
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
-    """The download is streamed into the blob store (capped like uploads), never held in memory."""
-    webhook = _checked_webhook(webhook_url)
-    settings = container.settings
-    sniffed: list[str] = []
-
-    def stream_to_store(chunks: Iterator[bytes]) -> tuple[str, StoredBlob]:
-        head, rest = split_head(chunks, SNIFF_BYTES)
-        if not head:
-            raise FieldValidationError("file_url", "The URL returned an empty file.")
-        sniffed.append(service.check_audio_head(head))  # 415 before anything is stored
-        return _store(container, head, rest)
-
-    fetched = fetch_media(
-        validate_url(file_url),
-        policy=container.policy,
-        max_bytes=settings.max_audio_upload_bytes,
-        timeout_s=settings.audio_fetch_timeout_s,
-        max_redirects=settings.url_fetch_max_redirects,
-        consume=stream_to_store,
+    return submit_download(
+        request, session, container, user, AUDIO, file_url, webhook_url, options=options, ref_id=ref_id
     )
-    key, stored = fetched.consumed
-    classification = _submit(
-        session, container, user, key, stored, sniffed[0], fetched.filename,
-        options=options, ref_id=ref_id, webhook_url=webhook,
-    )  # fmt: skip
-    return _identifier_response(request, classification)
 
 
 @router.get(
@@ -174,16 +108,8 @@ async def list_audio_results(
     per_page: PerPageQuery = 20,
 ) -> Response:
     """With ``identifiers[]``: those results, in order. Without: your own, newest first, paginated."""
-    public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
-    if ids:
-        rows = images_service.get_many(session, user, ids, "audio")
-    else:
-        rows, total = images_service.list_own(
-            session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="audio"
-        )
-    data = results.render(session, user, rows, public_url)
-    return _json(data if ids else paginator(request, data, page, per_page, total))
+    return list_results(request, session, container, user, "audio", ids, ref_id=ref_id, page=page, per_page=per_page)
 
 
 @router.post(

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
@@ -20,24 +18,16 @@ from originlens.api.routes.classification import (
     PlainIdentifiers,
     RefId,
     WebhookUrl,
-    _checked_webhook,
-    _identifier_response,
     _json,
-    paginator,
 )
-from originlens.api.streams import split_head
-from originlens.errors import FieldValidationError, PayloadTooLargeError
+from originlens.api.streams import StreamedKind, list_results, submit_download, submit_upload
+from originlens.errors import FieldValidationError
 from originlens.media.video import SNIFF_BYTES
-from originlens.outbound.fetch import fetch_media
-from originlens.outbound.guard import validate_url
 from originlens.services import classifications as images_service
-from originlens.services import results
 from originlens.services import videos as service
-from originlens.storage.base import BlobTooLargeError, StoredBlob
 from originlens.web.params import FramesForm, PageQuery, PerPageQuery
 
 router = APIRouter(prefix="/api", tags=["Video"], responses=schemas.KEYED)
-CHUNK = 1 << 20
 
 
 def video_options(
@@ -58,34 +48,16 @@ def video_options(
 VideoOptionsDep = Annotated[service.VideoOptions, Depends(video_options)]
 
 
-def _store(container: Any, head: bytes, rest: Iterator[bytes]) -> tuple[str, StoredBlob]:
-    key = f"media/video/{secrets.token_hex(16)}"
-    limit = container.settings.max_video_upload_bytes
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        yield from rest
-
-    try:
-        stored = container.blobs.put_stream(key, chunks(), max_bytes=limit)
-    except BlobTooLargeError as exc:
-        raise PayloadTooLargeError(f"The video must not be larger than {limit // (1024 * 1024)} MB.") from exc
-    if stored.size == 0:
-        container.blobs.delete(key)
-        raise FieldValidationError("video", "The video file is empty.")
-    return key, stored
-
-
-def _submit(
-    session: Any, container: Any, user: Any, key: str, stored: StoredBlob, mime: str, name: str, **kwargs: Any
-) -> Any:
-    try:
-        return service.submit_video(
-            session, container.submit_context, user, blob_key=key, stored=stored, mime=mime, name=name, **kwargs
-        )
-    except Exception:
-        container.blobs.delete(key)  # refused (credits, read-only...): keep no orphan file
-        raise
+VIDEO = StreamedKind(
+    field="video",
+    noun="video",
+    sniff_bytes=SNIFF_BYTES,
+    check_head=service.check_video_head,
+    submit=service.submit_video,
+    max_bytes=lambda settings: settings.max_video_upload_bytes,
+    fetch_timeout_s=lambda settings: settings.video_fetch_timeout_s,
+    empty="The video file is empty.",
+)
 
 
 @router.post("/classification_video", summary="Classify a video (file upload)", **schemas.submitted())
@@ -99,17 +71,7 @@ def submit_video(
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
-    webhook = _checked_webhook(webhook_url)
-    head = video.file.read(SNIFF_BYTES)
-    if not head:
-        raise FieldValidationError("video", "The video file is empty.")
-    mime = service.check_video_head(head)
-    key, stored = _store(container, head, iter(lambda: video.file.read(CHUNK), b""))
-    classification = _submit(
-        session, container, user, key, stored, mime, video.filename or "video",
-        options=options, ref_id=ref_id, webhook_url=webhook,
-    )  # fmt: skip
-    return _identifier_response(request, classification)
+    return submit_upload(request, session, container, user, VIDEO, video, webhook_url, options=options, ref_id=ref_id)
 
 
 @router.post("/video_fromurl", summary="Classify a video from a URL", **schemas.submitted())
@@ -123,32 +85,9 @@ def submit_video_from_url(
     ref_id: RefId = None,
     webhook_url: WebhookUrl = None,
 ) -> Response:
-    """The download is streamed into the blob store (capped like uploads), never held in memory."""
-    webhook = _checked_webhook(webhook_url)
-    settings = container.settings
-    sniffed: list[str] = []
-
-    def stream_to_store(chunks: Iterator[bytes]) -> tuple[str, StoredBlob]:
-        head, rest = split_head(chunks, SNIFF_BYTES)
-        if not head:
-            raise FieldValidationError("file_url", "The URL returned an empty file.")
-        sniffed.append(service.check_video_head(head))  # 415 before anything is stored
-        return _store(container, head, rest)
-
-    fetched = fetch_media(
-        validate_url(file_url),
-        policy=container.policy,
-        max_bytes=settings.max_video_upload_bytes,
-        timeout_s=settings.video_fetch_timeout_s,
-        max_redirects=settings.url_fetch_max_redirects,
-        consume=stream_to_store,
+    return submit_download(
+        request, session, container, user, VIDEO, file_url, webhook_url, options=options, ref_id=ref_id
     )
-    key, stored = fetched.consumed
-    classification = _submit(
-        session, container, user, key, stored, sniffed[0], fetched.filename,
-        options=options, ref_id=ref_id, webhook_url=webhook,
-    )  # fmt: skip
-    return _identifier_response(request, classification)
 
 
 @router.get(
@@ -177,16 +116,8 @@ async def list_video_results(
     page: PageQuery = 1,
     per_page: PerPageQuery = 20,
 ) -> Response:
-    public_url = container.settings.public_url
     ids = (identifiers or []) + (identifiers_plain or [])
-    if ids:
-        rows = images_service.get_many(session, user, ids, "video")
-    else:
-        rows, total = images_service.list_own(
-            session, user, ref_id=ref_id, page=page, per_page=per_page, media_type="video"
-        )
-    data = results.render(session, user, rows, public_url)
-    return _json(data if ids else paginator(request, data, page, per_page, total))
+    return list_results(request, session, container, user, "video", ids, ref_id=ref_id, page=page, per_page=per_page)
 
 
 @router.post(
