@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
+from originlens.errors import UnsupportedMediaTypeError
 from originlens.media.audio import ACCEPTED_AUDIO_FORMATS, AudioError, AudioLimits, read_audio, sniff_audio_type
 from originlens.pipeline import AudioOutcome, analyse_audio, explain_unknown
 from originlens.services import job_leases
@@ -27,14 +27,13 @@ from originlens.services import users as users_service
 from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
 from originlens.services.submissions import (
     SubmitContext,
-    find_cached,
-    record_submission,
     select_verdict,
     shown_verdicts,
+    submit_streamed,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
-from originlens.store.db import after_commit, unit_of_work
-from originlens.store.models import Analysis, Classification, User
+from originlens.store.db import unit_of_work
+from originlens.store.models import Classification, User
 from originlens.verdicts import policy
 
 log = logging.getLogger(__name__)
@@ -88,33 +87,11 @@ def submit_audio(
 ) -> Classification:
     """Record a speech submission whose bytes are already in the blob store under ``blob_key``;
     reuse an earlier analysis of the same bytes unless ``no_cache``. The job is enqueued after commit."""
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
-    cache_key = _cache_key(stored.sha256, ctx.detectors_fingerprint)
-    analysis = None if options.no_cache else find_cached(session, user, cache_key)
-    cached = analysis is not None
-    charged = 0.0
-    if analysis is None:
-        charged = users_service.analysis_cost(user, {})  # one analysis, whatever the length
-        users_service.charge(user, charged)
-        analysis = Analysis(
-            user_id=user.id,
-            media_type="audio",
-            sha256=stored.sha256,
-            cache_key=cache_key,
-            mime_type=mime,
-            blob_key=blob_key,
-            options=options.as_dict(),
-        )
-        session.add(analysis)
-        session.flush()
-        analysis_id = analysis.id
-        after_commit(session, lambda: ctx.enqueue(analysis_id))
-    else:
-        after_commit(session, lambda: ctx.blobs.delete(blob_key))  # the earlier upload is reused
-    return record_submission(
-        session, ctx, user, analysis, name=name or "audio", options=options.as_dict(), ref_id=ref_id,
-        webhook_url=webhook_url, cached=cached, charged=charged,
+    return submit_streamed(
+        session, ctx, user, media_type="audio", cache_key=_cache_key(stored.sha256, ctx.detectors_fingerprint),
+        cost=users_service.analysis_cost(user, {}),  # one analysis, whatever the length
+        blob_key=blob_key, stored=stored, mime=mime, name=name, options=options.as_dict(), ref_id=ref_id,
+        webhook_url=webhook_url,
     )  # fmt: skip
 
 

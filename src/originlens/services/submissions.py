@@ -1,4 +1,4 @@
-"""What every submission shares, images and videos alike: the options, what the submit use
+"""What every submission shares, images, videos and recordings alike: the options, what the submit use
 cases need from the composition root, the cache, the recorded submission and its webhook, and
 how stored verdicts are shown (forced or not) and face details read."""
 
@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from originlens.errors import ForbiddenError
+from originlens.services import users as users_service
 from originlens.storage import BlobStore
+from originlens.storage.base import StoredBlob
 from originlens.store.db import after_commit
 from originlens.store.models import Analysis, Classification, User, WebhookDelivery
 from originlens.verdicts import policy
@@ -55,6 +58,59 @@ def find_cached(session: Session, user: User, cache_key: str) -> Analysis | None
         .order_by(Analysis.id.desc())
         .limit(1)
     )
+
+
+def submit_streamed(
+    session: Session,
+    ctx: SubmitContext,
+    user: User,
+    *,
+    media_type: str,
+    cache_key: str,
+    cost: float,
+    blob_key: str,
+    stored: StoredBlob,
+    mime: str,
+    name: str,
+    options: dict[str, Any],
+    ref_id: str | None,
+    webhook_url: str | None,
+    **analysis_fields: Any,
+) -> Classification:
+    """Record a streamed submission (video, recording) whose bytes are already in the blob store.
+
+    An earlier analysis with the same ``cache_key`` is reused unless ``no_cache`` (the new upload
+    is then deleted after commit); otherwise ``cost`` is charged and the new analysis is enqueued
+    after commit. ``analysis_fields`` set media-specific columns of the new analysis.
+    """
+    if user.readonly:
+        raise ForbiddenError("This user is read-only and cannot submit media.")
+    analysis = None if options.get("no_cache") else find_cached(session, user, cache_key)
+    cached = analysis is not None
+    charged = 0.0
+    if analysis is None:
+        charged = cost
+        users_service.charge(user, charged)
+        analysis = Analysis(
+            user_id=user.id,
+            media_type=media_type,
+            sha256=stored.sha256,
+            cache_key=cache_key,
+            mime_type=mime,
+            blob_key=blob_key,
+            options=options,
+            **analysis_fields,
+        )
+        session.add(analysis)
+        session.flush()
+        analysis_id = analysis.id
+        after_commit(session, lambda: ctx.enqueue(analysis_id))
+    else:
+        after_commit(session, lambda: ctx.blobs.delete(blob_key))  # the earlier upload is reused
+    return record_submission(
+        session, ctx, user, analysis, name=name or media_type, options=options, ref_id=ref_id,
+        webhook_url=webhook_url, cached=cached, charged=charged,
+    )  # fmt: skip
 
 
 def record_submission(

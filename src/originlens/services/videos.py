@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from originlens.errors import ForbiddenError, UnsupportedMediaTypeError
+from originlens.errors import UnsupportedMediaTypeError
 from originlens.media.audio import AudioLimits, sniff_audio_type
 from originlens.media.video import VideoError, VideoLimits, sniff_video_type
 from originlens.pipeline import analyse_video_frames, sample_video
@@ -34,13 +34,12 @@ from originlens.services.submissions import (
     SubmitContext,
     SubmitOptions,
     face_details,
-    find_cached,
-    record_submission,
     select_verdict,
     shown_verdicts,
+    submit_streamed,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
-from originlens.store.db import after_commit, unit_of_work
+from originlens.store.db import unit_of_work
 from originlens.store.models import Analysis, Classification, User
 from originlens.verdicts import policy
 
@@ -100,36 +99,12 @@ def submit_video(
     webhook_url: str | None = None,
 ) -> Classification:
     """Record a video submission whose bytes are already in the blob store under ``blob_key``."""
-    if user.readonly:
-        raise ForbiddenError("This user is read-only and cannot submit media.")
-    cache_key = _cache_key(stored.sha256, options, ctx.detectors_fingerprint)
-    analysis = None if options.no_cache else find_cached(session, user, cache_key)
-    cached = analysis is not None
-    charged = 0.0
-    if analysis is None:
-        # No per-frame heatmap is made for videos, so ``with_heatmap`` is not charged (and says so).
-        charged = options.frames * users_service.analysis_cost(user, {**options.as_dict(), "with_heatmap": False})
-        users_service.charge(user, charged)
-        analysis = Analysis(
-            user_id=user.id,
-            media_type="video",
-            sha256=stored.sha256,
-            cache_key=cache_key,
-            mime_type=mime,
-            blob_key=blob_key,
-            options=options.as_dict(),
-            frames_done=0,
-            notes=[VIDEO_HEATMAP_NOTE] if options.with_heatmap else [],
-        )
-        session.add(analysis)
-        session.flush()
-        analysis_id = analysis.id
-        after_commit(session, lambda: ctx.enqueue(analysis_id))
-    else:
-        after_commit(session, lambda: ctx.blobs.delete(blob_key))  # the earlier upload is reused
-    return record_submission(
-        session, ctx, user, analysis, name=name or "video", options=options.as_dict(), ref_id=ref_id,
-        webhook_url=webhook_url, cached=cached, charged=charged,
+    # No per-frame heatmap is made for videos, so ``with_heatmap`` is not charged (and says so).
+    cost = options.frames * users_service.analysis_cost(user, {**options.as_dict(), "with_heatmap": False})
+    return submit_streamed(
+        session, ctx, user, media_type="video", cache_key=_cache_key(stored.sha256, options, ctx.detectors_fingerprint),
+        cost=cost, blob_key=blob_key, stored=stored, mime=mime, name=name, options=options.as_dict(), ref_id=ref_id,
+        webhook_url=webhook_url, frames_done=0, notes=[VIDEO_HEATMAP_NOTE] if options.with_heatmap else [],
     )  # fmt: skip
 
 
