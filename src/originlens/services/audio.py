@@ -27,8 +27,7 @@ from originlens.services import users as users_service
 from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
 from originlens.services.submissions import (
     SubmitContext,
-    select_verdict,
-    shown_verdicts,
+    response_body,
     submit_streamed,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
@@ -216,7 +215,6 @@ def build_audio_response(
 ) -> dict[str, Any]:
     """identifAI's ``AudioResponse`` for one submission, as the client sees it now."""
     analysis = classification.analysis
-    status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
     chunks = shown_chunks(
         analysis.details or [],
         (analysis.forced_by or {}).get("evidence", []),
@@ -224,30 +222,11 @@ def build_audio_response(
         prevent_c2pa_forces=bool(classification.options.get("prevent_c2pa_forces")),
         override=forced_label,
     )
-    body: dict[str, Any] = {
-        "hash": analysis.sha256,
-        "identifier": classification.identifier,
-        "api_version": analysis.api_version,
-        "status": status,
-        "errors": analysis.errors,
-        "name": classification.name,
-        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
-        "c2pa": analysis.c2pa,
-        "force_classification": forced_label,
-        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
-        "results": analysis.results or [],
-        "chunk_details": chunks,
-        "details": {"clips": chunks},
-        "duration": analysis.duration_s,
-        "speech_seconds": analysis.speech_seconds,
-        "cached": classification.cached,
-        "options": classification.options,
-        "notes": list(analysis.notes or []),
-        "created_at": classification.created_at.isoformat(),
-    }
-    if classification.ref_id is not None:  # the vendor types ref_id as a string, never null
-        body["ref_id"] = classification.ref_id
-    verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
-    if verdict is not None:
-        body["verdict"] = verdict
-    return body
+    return response_body(
+        classification, user, forced_label, public_url,
+        results=analysis.results or [],
+        chunk_details=chunks,
+        details={"clips": chunks},
+        duration=analysis.duration_s,
+        speech_seconds=analysis.speech_seconds,
+    )  # fmt: skip

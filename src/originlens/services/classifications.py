@@ -33,8 +33,7 @@ from originlens.services.submissions import (
     face_details,
     find_cached,
     record_submission,
-    select_verdict,
-    shown_verdicts,
+    response_body,
 )
 from originlens.store.db import after_commit, after_rollback
 from originlens.store.models import Analysis, Classification, Override, User
@@ -253,32 +252,10 @@ def build_response(
 ) -> dict[str, Any]:
     """The identifAI ``ImageResponse`` for one submission, as the client sees it now."""
     analysis = classification.analysis
-    status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
-    body: dict[str, Any] = {
-        "hash": analysis.sha256,
-        "identifier": classification.identifier,
-        "api_version": analysis.api_version,
-        "status": status,
-        "errors": analysis.errors,
-        "name": classification.name,
-        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
-        "c2pa": analysis.c2pa,
-        "has_heatmap": analysis.heatmap_blob_key is not None,
-        "force_classification": forced_label,
-        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
-        "results": analysis.results or [],
-        "details": face_details(analysis.details or [], user.heuristic),
-        "has_tampering_map": analysis.tampering_blob_key is not None,
-        "cached": classification.cached,
-        "options": classification.options,
-        "notes": list(analysis.notes or []),
-        "created_at": classification.created_at.isoformat(),
-    }
-    if classification.ref_id is not None:  # the vendor schema types ref_id as a string, never null
-        body["ref_id"] = classification.ref_id
-    if classification.options.get("with_nsfw"):
-        body["is_nsfw"] = analysis.is_nsfw
-    verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
-    if verdict is not None:
-        body["verdict"] = verdict
-    return body
+    return response_body(
+        classification, user, forced_label, public_url,
+        has_heatmap=analysis.heatmap_blob_key is not None,
+        results=analysis.results or [],
+        details=face_details(analysis.details or [], user.heuristic),
+        has_tampering_map=analysis.tampering_blob_key is not None,
+    )  # fmt: skip

@@ -199,3 +199,36 @@ def select_verdict(
         prevent_c2pa_forces=bool(options.get("prevent_c2pa_forces")),
         override=forced_label,
     )
+
+
+def response_body(
+    classification: Classification, user: User, forced_label: str | None, public_url: str, **media_fields: Any
+) -> dict[str, Any]:
+    """An identifAI response (image, video or audio): the fields every kind shares, with
+    ``media_fields`` (results, details, progress...) between the verdicts and the bookkeeping."""
+    analysis = classification.analysis
+    body: dict[str, Any] = {
+        "hash": analysis.sha256,
+        "identifier": classification.identifier,
+        "api_version": analysis.api_version,
+        "status": {"done": "done", "errored": "errored"}.get(analysis.state, "new"),
+        "errors": analysis.errors,
+        "name": classification.name,
+        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
+        "c2pa": analysis.c2pa,
+        "force_classification": forced_label,
+        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
+        **media_fields,
+        "cached": classification.cached,
+        "options": classification.options,
+        "notes": list(analysis.notes or []),
+        "created_at": classification.created_at.isoformat(),
+    }
+    if classification.ref_id is not None:  # the vendor schema types ref_id as a string, never null
+        body["ref_id"] = classification.ref_id
+    if classification.options.get("with_nsfw"):
+        body["is_nsfw"] = analysis.is_nsfw
+    verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
+    if verdict is not None:
+        body["verdict"] = verdict
+    return body

@@ -34,8 +34,7 @@ from originlens.services.submissions import (
     SubmitContext,
     SubmitOptions,
     face_details,
-    select_verdict,
-    shown_verdicts,
+    response_body,
     submit_streamed,
 )
 from originlens.storage.base import BlobNotFoundError, StoredBlob
@@ -224,7 +223,6 @@ def build_video_response(
 ) -> dict[str, Any]:
     """identifAI's ``VideoResponse``: one ImageResponse-like entry per analysed frame."""
     analysis = classification.analysis
-    status = {"done": "done", "errored": "errored"}.get(analysis.state, "new")
     images = []
     for frame in analysis.results or []:
         verdict = policy.select_verdict(frame["verdicts"], frame["forcing"], user.heuristic)
@@ -241,33 +239,12 @@ def build_video_response(
         if classification.options.get("with_nsfw"):
             item["is_nsfw"] = frame.get("is_nsfw")
         images.append(item)
-    body: dict[str, Any] = {
-        "hash": analysis.sha256,
-        "identifier": classification.identifier,
-        "api_version": analysis.api_version,
-        "status": status,
-        "errors": analysis.errors,
-        "name": classification.name,
-        "result_url": f"{public_url.rstrip('/')}/dashboard/results/{classification.identifier}",
-        "c2pa": analysis.c2pa,
-        "force_classification": forced_label,
-        "verdicts": shown_verdicts(analysis, classification.options, forced_label),
-        "results": {
+    return response_body(
+        classification, user, forced_label, public_url,
+        results={
             "images": images,
             "audios": [speech_track_item(track, user.heuristic) for track in analysis.details or []],
         },
-        "frames_done": analysis.frames_done or 0,
-        "frames_total": analysis.frames_total,
-        "cached": classification.cached,
-        "options": classification.options,
-        "notes": list(analysis.notes or []),
-        "created_at": classification.created_at.isoformat(),
-    }
-    if classification.ref_id is not None:
-        body["ref_id"] = classification.ref_id
-    if classification.options.get("with_nsfw"):
-        body["is_nsfw"] = analysis.is_nsfw
-    if analysis.state == "done" and analysis.verdicts:
-        verdict = select_verdict(analysis, user.heuristic, classification.options, forced_label)
-        body["verdict"] = verdict
-    return body
+        frames_done=analysis.frames_done or 0,
+        frames_total=analysis.frames_total,
+    )  # fmt: skip
