@@ -182,6 +182,7 @@ def test_silero_gate_says_no_speech_for_music_the_energy_vad_lets_through() -> N
     scored = SpeechHead.load().score(music)
     assert scored.verdict == "no_speech"
     assert scored.vad == "silero"
+    assert scored.speech_seconds == 0.0
     assert scored.p_synthetic is None
     probs = vad.default_vad().probabilities(music)  # type: ignore[union-attr]
     assert probs.shape == (-(-music.size // vad.CHUNK),)

@@ -69,7 +69,7 @@ class SpeechHead(CalibratedLogisticHead):
             return verdict, vad.speech_seconds, "energy"
         found = silero.speech_seconds(x, stop_after=self.min_clip_speech_s)
         if found < 0.2:
-            return "no_speech", found, "silero"
+            return "no_speech", 0.0, "silero"  # a few stray chunks are not speech
         if found < self.min_clip_speech_s:
             return "too_little_speech", found, "silero"
         return "speech", vad.speech_seconds, "silero"
