@@ -1,8 +1,9 @@
-"""Train and measure the speech deepfake baseline (issue 15): pooled log-mel / LFCC statistics of
+"""Train and measure the speech deepfake head (issue 15): pooled log-mel / LFCC statistics and
+vocoder features (phase, harmonic valleys, periodicity, modulation, long-term-spectrum lines) of
 1 s windows + logistic regression, chosen by leave-source-out validation on shared/speech/train
 only, then scored once on shared/speech/eval (plain and re-encoded as MP3 64 kbps).
 
-Usage (CPU, about 10 minutes on 1 core):
+Usage (CPU, about 15 minutes on 1 core):
 
     PYTHONPATH=src python scripts/train_speech.py --data ../shared/speech \
         --out src/originlens/audio/models/speech_head.json --results docs/models/speech-results.json
@@ -45,6 +46,10 @@ RESAMPLE_RATES = [8_000, 11_025, 12_000, 22_050, 24_000, 44_100]
 TARGET_FPR = 0.05
 MIN_WINDOW_SPEECH_S = 0.3
 MIN_CLIP_SPEECH_S = 0.5
+COMPARED_SETS = ("spectral", "vocoder", "all")
+"""speech-features-1's blocks ("spectral", the first baseline), the vocoder blocks added in
+speech-features-2, and both; the smaller speech-features-1 subsets are in the model card."""
+C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03)
 
 
 def log(msg: str) -> None:
@@ -239,8 +244,8 @@ def main() -> int:
     cv: dict[str, Any] = {}
     best: tuple[float, str, float] | None = None
     srcs = np.array([r["source_repo"] for r in rows])
-    for feature_set in F.FEATURE_SETS:
-        for C in (0.0003, 0.001, 0.003, 0.03, 0.3):
+    for feature_set in COMPARED_SETS:
+        for C in C_GRID:
             oof_win, oof_clip = leave_source_out(table, rows, feature_set, C, n_copies)
             per_source = {s: safe_auc(y[srcs == s], oof_clip[srcs == s, 0]) for s in sorted(set(srcs))}
             res = {

@@ -29,7 +29,7 @@ N_FFT = 512
 N_MELS = 64
 N_LINEAR_FILTERS = 40
 N_LFCC = 20
-FEATURE_SPEC_VERSION = "speech-features-1"
+FEATURE_SPEC_VERSION = "speech-features-2"
 _EPS = 1e-10
 
 
@@ -234,6 +234,14 @@ class FrameFeatures:
     mel_delta: np.ndarray  # (n_frames, N_MELS): deltas of the log-mel bands
     fine: np.ndarray  # (n_frames, N_FINE_BANDS): mean |log spectrum - its 9-bin smoothing| per linear band
     flatness: np.ndarray  # (n_frames, N_FLAT_BANDS): log spectral flatness per linear band
+    # vocoder features (speech-features-2), see :func:`_vocoder_frames`
+    phase_if: np.ndarray  # (n_frames, N_PHASE_BANDS): |2nd time difference of STFT phase|, power-weighted
+    phase_gd: np.ndarray  # (n_frames, N_PHASE_BANDS): |2nd frequency difference of STFT phase|, power-weighted
+    depth: np.ndarray  # (n_frames, N_FINE_BANDS): 90th - 10th percentile of the log spectrum per band
+    band_energy: np.ndarray  # (n_frames, N_PHASE_BANDS): log band energy (for the modulation spectrum)
+    hd_peak: np.ndarray  # (n_frames, N_FINE_BANDS): 64 ms frames, log-spectrum p90 - p50 per band
+    hd_valley: np.ndarray  # (n_frames, N_FINE_BANDS): 64 ms frames, log-spectrum p50 - p10 per band
+    periodicity: np.ndarray  # (n_frames, len(PERIODICITY_BANDS)): band-limited autocorrelation peak
 
 
 def frame_features(x: np.ndarray) -> FrameFeatures:
@@ -252,6 +260,7 @@ def frame_features(x: np.ndarray) -> FrameFeatures:
     fine = resid.reshape(resid.shape[0], N_FINE_BANDS, -1).mean(axis=2)
     bands = logspec.reshape(logspec.shape[0], N_FLAT_BANDS, -1)
     flat = bands.mean(axis=2) - np.log(np.exp(bands).mean(axis=2) + _EPS)
+    spectrum = np.fft.rfft((frames - frames.mean(axis=1, keepdims=True)) * _WINDOW, n=N_FFT)[:, 1:]
     return FrameFeatures(
         log_mel=log_mel,
         lfcc=np.concatenate([cep, d1, d2], axis=1),
@@ -259,7 +268,102 @@ def frame_features(x: np.ndarray) -> FrameFeatures:
         mel_delta=_deltas(log_mel),
         fine=fine,
         flatness=flat,
+        **_vocoder_frames(x, spectrum, floor),
     )
+
+
+# --- vocoder features (speech-features-2) -------------------------------------------------------
+# Neural vocoders (GAN / flow / diffusion) rebuild phase and the noise between harmonics; these
+# frame features look at exactly that: phase coherence over time and frequency, how deep the
+# valleys between harmonics are (at 32 ms and 64 ms resolution), how periodic each band is, the
+# modulation spectrum of band energies, and fixed-frequency lines in the long-term spectrum.
+
+N_PHASE_BANDS = 8
+PERIODICITY_BANDS: tuple[tuple[float, float], ...] = ((0, 1000), (1000, 2000), (2000, 4000), (4000, 6000), (6000, 8000))
+MODULATION_BANDS: tuple[tuple[float, float], ...] = ((0.5, 4.0), (4.0, 16.0), (16.0, 50.1))
+_HANN_1024 = np.hanning(1024)
+_HANN_640 = np.hanning(640)
+
+
+def _principal(a: np.ndarray) -> np.ndarray:
+    return np.angle(np.exp(1j * a))
+
+
+def _long_frames(x: np.ndarray, n: int) -> np.ndarray:
+    """Frames of ``n`` samples centred like the 25 ms frames, one per 10 ms hop (zero padded)."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    count = 1 + (max(x.size, FRAME_LENGTH) - FRAME_LENGTH) // HOP_LENGTH
+    xp = np.pad(x, (0, n))
+    idx = np.arange(n)[None] + HOP_LENGTH * np.arange(count)[:, None] - (n - FRAME_LENGTH) // 2
+    return xp[np.clip(idx, 0, xp.size - 1)]
+
+
+def _vocoder_frames(x: np.ndarray, spectrum: np.ndarray, floor: float) -> dict[str, np.ndarray]:
+    """Per 10 ms frame: phase, harmonic-valley and periodicity features (gain-free)."""
+    n = spectrum.shape[0]
+    power = np.abs(spectrum) ** 2
+    phi = np.angle(spectrum)
+    d2 = np.zeros_like(phi)
+    d2[2:] = np.abs(_principal(phi[2:] - 2 * phi[1:-1] + phi[:-2]))
+    g2 = np.zeros_like(phi)
+    g2[:, 2:] = np.abs(_principal(phi[:, 2:] - 2 * phi[:, 1:-1] + phi[:, :-2]))
+    weight = power.reshape(n, N_PHASE_BANDS, -1) + floor
+    phase_if = (d2.reshape(n, N_PHASE_BANDS, -1) * weight).sum(2) / weight.sum(2)
+    phase_gd = (g2.reshape(n, N_PHASE_BANDS, -1) * weight).sum(2) / weight.sum(2)
+    logspec = np.log(power + floor).reshape(n, N_FINE_BANDS, -1)
+    depth = np.percentile(logspec, 90, axis=2) - np.percentile(logspec, 10, axis=2)
+    band_energy = np.log(power.reshape(n, N_PHASE_BANDS, -1).sum(2) + floor)
+    # 64 ms frames: peaks and valleys of the harmonic structure
+    long = _long_frames(x, 1024)
+    long = long - long.mean(axis=1, keepdims=True)
+    p_long = np.abs(np.fft.rfft(long * _HANN_1024, axis=1))[:, 1:513] ** 2
+    floor_long = 1e-8 * float(p_long.mean(axis=1).max()) + 1e-12
+    log_long = np.log(p_long + floor_long).reshape(n, N_FINE_BANDS, -1)
+    p10, p50, p90 = np.percentile(log_long, [10, 50, 90], axis=2)
+    # band-limited periodicity: normalised autocorrelation peak at lags 2.5-16 ms on 40 ms frames
+    mid = _long_frames(x, 640)
+    mid = mid - mid.mean(axis=1, keepdims=True)
+    s_mid = np.abs(np.fft.rfft(mid * _HANN_640, n=1280, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(1280, 1 / SAMPLE_RATE)
+    per = []
+    for lo, hi in PERIODICITY_BANDS:
+        ac = np.fft.irfft(s_mid * ((freqs >= lo) & (freqs < hi)), n=1280, axis=1)
+        per.append(ac[:, 40:257].max(axis=1) / (ac[:, 0] + floor_long))
+    return {
+        "phase_if": phase_if,
+        "phase_gd": phase_gd,
+        "depth": depth,
+        "band_energy": band_energy,
+        "hd_peak": p90 - p50,
+        "hd_valley": p50 - p10,
+        "periodicity": np.stack(per, axis=1),
+    }
+
+
+def _modulation(band_energy: np.ndarray) -> np.ndarray:
+    """Log share of each band's energy-trajectory spectrum in 0.5-4, 4-16 and 16-50 Hz."""
+    e = band_energy - band_energy.mean(axis=0)
+    spec = np.abs(np.fft.rfft(e * np.hanning(len(e))[:, None], axis=0)) ** 2
+    f = np.fft.rfftfreq(len(e), HOP_LENGTH / SAMPLE_RATE)
+    total = spec.sum(axis=0) + 1e-10
+    shares = [spec[(f >= lo) & (f < hi)].sum(axis=0) / total for lo, hi in MODULATION_BANDS]
+    return np.log(np.concatenate(shares) + 1e-6)
+
+
+def _ltas_lines(x: np.ndarray) -> np.ndarray:
+    """Long-term spectrum (64 ms frames) minus its 15-bin smoothing, max and std per linear band:
+    fixed-frequency lines (upsampling artefacts) stand out, pitch harmonics average away."""
+    n, hop = 1024, 256
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    if x.size < n:
+        x = np.pad(x, (0, n - x.size))
+    idx = np.arange(n)[None] + hop * np.arange(1 + (x.size - n) // hop)[:, None]
+    p = (np.abs(np.fft.rfft(x[idx] * _HANN_1024, axis=1)) ** 2).mean(axis=0)[1:513]
+    log_p = np.log(p + 1e-8 * p.max() + 1e-12)
+    k = 15
+    smooth = np.convolve(np.pad(log_p, (k // 2, k // 2), mode="edge"), np.ones(k) / k, mode="valid")
+    resid = (log_p - smooth).reshape(N_PHASE_BANDS, -1)
+    return np.concatenate([resid.max(axis=1), resid.std(axis=1)])
 
 
 # --- voice activity ----------------------------------------------------------------------------
@@ -312,6 +416,10 @@ def voice_activity(x: np.ndarray, energy_db: np.ndarray | None = None) -> VoiceA
 
 # --- pooled features ---------------------------------------------------------------------------
 
+_SPECTRAL_BLOCKS = (
+    "mel_mean", "mel_std", "lfcc_mean", "lfcc_std", "mel_delta_std", "fine_mean", "fine_std", "flat_mean", "flat_std",
+)  # fmt: skip
+"""The blocks of speech-features-1 (the first baseline's "all")."""
 BLOCKS: dict[str, int] = {
     "mel_mean": N_MELS,
     "mel_std": N_MELS,
@@ -322,6 +430,21 @@ BLOCKS: dict[str, int] = {
     "fine_std": N_FINE_BANDS,
     "flat_mean": N_FLAT_BANDS,
     "flat_std": N_FLAT_BANDS,
+    "phase_if_mean": N_PHASE_BANDS,
+    "phase_if_std": N_PHASE_BANDS,
+    "phase_gd_mean": N_PHASE_BANDS,
+    "phase_gd_std": N_PHASE_BANDS,
+    "depth_mean": N_FINE_BANDS,
+    "depth_std": N_FINE_BANDS,
+    "modulation": N_PHASE_BANDS * len(MODULATION_BANDS),
+    "ltas_lines": 2 * N_PHASE_BANDS,
+    "hd_peak_mean": N_FINE_BANDS,
+    "hd_peak_std": N_FINE_BANDS,
+    "hd_valley_mean": N_FINE_BANDS,
+    "hd_valley_std": N_FINE_BANDS,
+    "periodicity_mean": len(PERIODICITY_BANDS),
+    "periodicity_std": len(PERIODICITY_BANDS),
+    "periodicity_voiced": len(PERIODICITY_BANDS),
 }
 """Every pooled block and its size, in the order :func:`pool` writes them."""
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
@@ -331,6 +454,8 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "dynamics": ("lfcc_std", "mel_delta_std"),
     "fine": ("fine_mean", "fine_std", "flat_mean", "flat_std"),
     "lfcc+fine": ("lfcc_mean", "lfcc_std", "fine_mean", "fine_std", "flat_mean", "flat_std"),
+    "spectral": _SPECTRAL_BLOCKS,
+    "vocoder": tuple(b for b in BLOCKS if b not in _SPECTRAL_BLOCKS),
     "all": tuple(BLOCKS),
 }
 """Feature sets compared in training: names -> blocks."""
@@ -351,10 +476,13 @@ def block_columns(feature_set: str) -> np.ndarray:
     return np.concatenate([offsets[b] for b in FEATURE_SETS[feature_set]])
 
 
-def pool(frames: FrameFeatures, speech: np.ndarray | None, feature_set: str = "all") -> np.ndarray:
+def pool(
+    frames: FrameFeatures, speech: np.ndarray | None, feature_set: str = "all", samples: np.ndarray | None = None
+) -> np.ndarray:
     """Mean and std over the speech frames (all frames when fewer than 10 are speech), all blocks
     of :data:`BLOCKS`, then the columns of ``feature_set``. Log-mel means are relative to the mean
-    log-mel level, so an overall gain changes nothing."""
+    log-mel level, so an overall gain changes nothing. ``samples`` (the signal these frames cover)
+    feed the long-term-spectrum block; without them it is zero."""
     mask = speech if speech is not None and int(speech.sum()) >= 10 else np.ones(frames.log_mel.shape[0], dtype=bool)
     mel = frames.log_mel[mask]
     mel_mean = mel.mean(axis=0)
@@ -370,6 +498,17 @@ def pool(frames: FrameFeatures, speech: np.ndarray | None, feature_set: str = "a
         frames.flatness[mask].mean(axis=0),
         frames.flatness[mask].std(axis=0),
     ]
+    for name in ("phase_if", "phase_gd", "depth"):
+        values = getattr(frames, name)[mask]
+        parts += [values.mean(axis=0), values.std(axis=0)]
+    parts.append(_modulation(frames.band_energy))
+    parts.append(_ltas_lines(samples) if samples is not None else np.zeros(BLOCKS["ltas_lines"]))
+    for name in ("hd_peak", "hd_valley"):
+        values = getattr(frames, name)[mask]
+        parts += [values.mean(axis=0), values.std(axis=0)]
+    per = frames.periodicity[mask]
+    voiced = per[:, 0] > np.median(per[:, 0])
+    parts += [per.mean(axis=0), per.std(axis=0), per[voiced].mean(axis=0) if voiced.any() else per.mean(axis=0)]
     full = np.concatenate(parts).astype(np.float64)
     return full if feature_set == "all" else full[block_columns(feature_set)]
 
@@ -378,7 +517,7 @@ def pooled_features(x: np.ndarray, feature_set: str = "all") -> np.ndarray:
     """One feature vector for the whole signal (speech frames only)."""
     frames = frame_features(x)
     vad = voice_activity(x, frames.log_energy)
-    return pool(frames, vad.speech, feature_set)
+    return pool(frames, vad.speech, feature_set, samples=x)
 
 
 def window_starts(n_samples: int, window_s: float = 1.0, hop_s: float = 0.5) -> list[int]:
@@ -402,12 +541,13 @@ def window_features(
     frames = frame_features(x)
     vad = voice_activity(x, frames.log_energy)
     n_frames = frames.log_mel.shape[0]
+    win = int(window_s * SAMPLE_RATE)
     win_frames = max(1, int(window_s * SAMPLE_RATE) // HOP_LENGTH - (FRAME_LENGTH // HOP_LENGTH) + 1)
     feats, speech_s = [], []
     for start in window_starts(x.size, window_s, hop_s):
         f0 = min(start // HOP_LENGTH, max(0, n_frames - win_frames))
         sl = slice(f0, f0 + win_frames)
         sub = FrameFeatures(*(getattr(frames, f)[sl] for f in FrameFeatures.__dataclass_fields__))
-        feats.append(pool(sub, vad.speech[sl], feature_set))
+        feats.append(pool(sub, vad.speech[sl], feature_set, samples=x[start : start + win]))
         speech_s.append(float(vad.speech[sl].sum() * HOP_LENGTH / SAMPLE_RATE))
     return np.stack(feats), np.asarray(speech_s)

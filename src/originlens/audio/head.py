@@ -1,9 +1,11 @@
 """The speech head (issue 15, detector part only): numpy inference of the calibrated logistic
 head that ``scripts/train_speech.py`` writes to ``audio/models/speech_head.json``.
 
-A signal is cut into 1 s windows (hop 0.5 s); each window's pooled features give a logit, the
+A signal first passes the speech gate (the energy VAD, then Silero VAD when silero-vad is
+installed: :mod:`originlens.audio.vad`). It is then cut into 1 s windows (hop 0.5 s); each
+window's pooled features (:data:`originlens.audio.features.FEATURE_SETS`) give a logit, the
 clip's logit is the mean over the windows with speech, and Platt scaling gives ``p`` =
-P(synthetic). No route or detector uses it yet.
+P(synthetic).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from originlens.audio import features as F
+from originlens.audio.vad import default_vad
 from originlens.detectors.heads import CALIBRATION_FIELDS, CalibratedLogisticHead
 
 DEFAULT_HEAD_PATH = Path(__file__).parent / "models" / "speech_head.json"
@@ -27,6 +30,7 @@ class SpeechScore:
     p_synthetic: float | None
     speech_seconds: float
     window_p: list[float] = field(default_factory=list)
+    vad: str = "energy"  # "silero" when Silero VAD confirmed the speech (or found none), else "energy"
 
 
 class SpeechHead(CalibratedLogisticHead):
@@ -42,21 +46,40 @@ class SpeechHead(CalibratedLogisticHead):
         self.hop_s = float(data.get("hop_s", 0.5))
         self.min_window_speech_s = float(data.get("min_window_speech_s", 0.3))
         self.min_clip_speech_s = float(data.get("min_clip_speech_s", 0.5))
+        self.use_silero = True
 
     def _n_features(self) -> int | None:
         return int(self.columns.size)
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_HEAD_PATH) -> SpeechHead:
-        return cls(json.loads(path.read_text(encoding="utf-8")))
+    def load(cls, path: Path = DEFAULT_HEAD_PATH, use_silero: bool = True) -> SpeechHead:
+        """The head from its JSON; ``use_silero`` gates on Silero VAD when silero-vad is installed
+        (see :mod:`originlens.audio.vad`), else on the energy VAD alone."""
+        head = cls(json.loads(path.read_text(encoding="utf-8")))
+        head.use_silero = use_silero
+        return head
+
+    def _gate(self, x: np.ndarray) -> tuple[str, float, str]:
+        """(verdict, speech seconds, which VAD): the energy VAD first (cheap; silence, tones and
+        steady noise), then Silero VAD, which must find speech too (music, hum, noise bursts)."""
+        vad = F.voice_activity(x)
+        verdict = vad.verdict(self.min_clip_speech_s)
+        silero = default_vad() if self.use_silero else None
+        if verdict != "speech" or silero is None:
+            return verdict, vad.speech_seconds, "energy"
+        found = silero.speech_seconds(x, stop_after=self.min_clip_speech_s)
+        if found < 0.2:
+            return "no_speech", 0.0, "silero"  # a few stray chunks are not speech
+        if found < self.min_clip_speech_s:
+            return "too_little_speech", found, "silero"
+        return "speech", vad.speech_seconds, "silero"
 
     def score(self, samples: np.ndarray) -> SpeechScore:
         """Score mono 16 kHz float samples (see :func:`originlens.audio.features.decode_audio`)."""
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
-        vad = F.voice_activity(x)
-        verdict = vad.verdict(self.min_clip_speech_s)
+        verdict, speech_seconds, which = self._gate(x)
         if verdict != "speech":
-            return SpeechScore(verdict=verdict, p_synthetic=None, speech_seconds=vad.speech_seconds)
+            return SpeechScore(verdict=verdict, p_synthetic=None, speech_seconds=speech_seconds, vad=which)
         feats, speech = F.window_features(x, "all", self.window_s, self.hop_s)
         logits = np.atleast_1d(self.logits(feats[:, self.columns]))
         use = speech >= self.min_window_speech_s
@@ -66,4 +89,4 @@ class SpeechHead(CalibratedLogisticHead):
             verdict = "unknown"
         else:
             verdict = "synthetic" if p >= self.threshold else "human"
-        return SpeechScore(verdict=verdict, p_synthetic=p, speech_seconds=vad.speech_seconds, window_p=window_p)
+        return SpeechScore(verdict=verdict, p_synthetic=p, speech_seconds=speech_seconds, window_p=window_p, vad=which)
