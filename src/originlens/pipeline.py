@@ -74,6 +74,21 @@ def votes(detector: Detector) -> bool:
     return detector.kind == "statistical" and detector.votes
 
 
+def _predict_parts(detector: Detector, media: MediaInput, bounds: list[tuple[float, float]]) -> list[Prediction]:
+    """``detector.predict_parts``; a crash makes every part ``unknown``, as :func:`_predict` does."""
+    try:
+        return detector.predict_parts(media, bounds)
+    except Exception:
+        log.exception("detector %s failed", detector.name)
+        failed = Prediction(
+            model=detector.name,
+            artificial=0.5,
+            unknown=True,
+            details={"reason": "the detector failed on this file (the error was logged for the operator)."},
+        )
+        return [failed for _ in bounds]
+
+
 def _predict(detector: Detector, media: MediaInput) -> Prediction:
     started = time.perf_counter()
     try:
@@ -458,29 +473,31 @@ def analyse_audio(
 
     detectors = _audio_detectors(registry)
     whole = MediaInput(data=b"", mime_type=mime, name=name, decoded=audio, path=None if path is None else str(path))
+    bounds = chunk_bounds(audio.duration_s, chunk_s)
     predictions: list[Prediction] = []
-    results: list[dict[str, Any]] = []
-    scored: list[ScoredModel] = []
+    per_chunk: list[list[tuple[Prediction, Detector]]] = [[] for _ in bounds]
     for detector in detectors:
-        prediction = _predict(detector, whole)
-        predictions.append(prediction)
-        results.append(_result_json(prediction, detector))
-        scored.append(_scored(prediction, detector))
-    verdicts, forcing = decide(scored)
+        if detector.kind == "statistical":  # the whole recording first, then each chunk, in one call
+            whole_and_chunks = _predict_parts(detector, whole, [(0.0, audio.duration_s), *bounds])
+            predictions.append(whole_and_chunks[0])
+            for judged, prediction in zip(per_chunk, whole_and_chunks[1:], strict=True):
+                judged.append((prediction, detector))
+        else:  # provenance describes the file: read once
+            predictions.append(_predict(detector, whole))
+    results = [_result_json(p, d) for p, d in zip(predictions, detectors, strict=True)]
+    verdicts, forcing = decide([_scored(p, d) for p, d in zip(predictions, detectors, strict=True)])
     c2pa = next((p.evidence for p in predictions if p.model == "c2pa" and p.evidence), None)
-
-    per_chunk = [d for d in detectors if d.kind == "statistical"]
     chunks: list[dict[str, Any]] = []
-    for index, (start, end) in enumerate(chunk_bounds(audio.duration_s, chunk_s)):
-        part = MediaInput(data=b"", mime_type=mime, name=f"chunk-{index}", decoded=audio.segment(start, end))
-        chunk_results, chunk_scored = [], []
-        for detector in per_chunk:
-            prediction = _predict(detector, part)
-            chunk_results.append(_result_json(prediction, detector))
-            chunk_scored.append(_scored(prediction, detector))
-        chunk_verdicts, _ = decide(chunk_scored)
+    for index, ((start, end), judged) in enumerate(zip(bounds, per_chunk, strict=True)):
+        chunk_verdicts, _ = decide([_scored(p, d) for p, d in judged])
         chunks.append(
-            {"index": index, "start": start, "end": end, "results": chunk_results, "verdicts": chunk_verdicts}
+            {
+                "index": index,
+                "start": start,
+                "end": end,
+                "results": [_result_json(p, d) for p, d in judged],
+                "verdicts": chunk_verdicts,
+            }
         )
     speech = next((p.details.get("speech_seconds") for p in predictions if p.model == "speech"), None)
     return AudioOutcome(

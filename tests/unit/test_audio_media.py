@@ -121,3 +121,37 @@ def test_a_recording_is_judged_whole_and_per_chunk() -> None:
     assert outcome.chunks[-1]["end"] == pytest.approx(decoded.duration_s, abs=1e-3)
     assert all(c["results"][0]["model"] == "speech" and c["verdicts"] for c in outcome.chunks)
     assert {v["heuristic"] for v in outcome.verdicts} >= {"Majority", "AverageExcludeObsolete"}
+
+
+@pytest.mark.skipif(not SPEECH.exists(), reason="needs ../shared/speech")
+def test_the_speech_model_reads_the_whole_and_each_chunk_from_one_pass() -> None:
+    """The whole recording scores as it does alone; a silent stretch is its own unknown chunk."""
+    from originlens.audio.head import SpeechHead
+
+    speech = np.concatenate([read_audio(f).samples for f in sorted((SPEECH / "human").glob("*/*.flac"))[:4]])
+    samples = np.concatenate([speech[: 6 * 16_000], np.zeros(5 * 16_000, np.float32)])
+    head = SpeechHead.load()
+    duration = samples.size / 16_000
+    whole, first, silent = head.score_parts(samples, [(0.0, duration), (0.0, 5.0), (6.0, duration)])
+    alone = head.score(samples)
+    assert whole.p_synthetic == pytest.approx(alone.p_synthetic)
+    assert first.p_synthetic is not None and len(first.window_p) == 9  # centres 0.5 .. 4.5 s
+    assert silent.verdict == "no_speech" and silent.p_synthetic is None
+
+
+def test_a_detector_without_a_shared_pass_judges_each_part_alone() -> None:
+    """The default ``predict_parts`` cuts the recording and judges each part on its own samples."""
+    from originlens.detectors.base import Detector, Prediction
+
+    class Loudness(Detector):
+        name, version, modalities, media_types = "loudness", "test", ("audio",), ("audio/",)
+
+        def _predict(self, media: MediaInput) -> Prediction:
+            return Prediction(model=self.name, artificial=float(np.abs(media.decoded.samples).max()))
+
+    decoded = read_audio(encode_audio(np.concatenate([np.full(16_000, 0.1), np.full(16_000, 0.6)]), "wav"))
+    whole, quiet, loud = Loudness().predict_parts(
+        MediaInput(b"", "audio/wav", decoded=decoded), [(0, 2), (0, 1), (1, 2)]
+    )
+    assert quiet.artificial == pytest.approx(0.1, abs=0.01) and loud.artificial == pytest.approx(0.6, abs=0.01)
+    assert whole.artificial == pytest.approx(0.6, abs=0.01)

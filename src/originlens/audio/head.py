@@ -33,6 +33,15 @@ class SpeechScore:
     vad: str = "energy"  # "silero" when Silero VAD confirmed the speech (or found none), else "energy"
 
 
+@dataclass(frozen=True)
+class RecordingWindows:
+    """The 1 s windows of a recording: centre (seconds), logit and seconds of speech of each."""
+
+    centres_s: np.ndarray
+    logits: np.ndarray
+    speech_s: np.ndarray
+
+
 class SpeechHead(CalibratedLogisticHead):
     label: ClassVar[str] = "speech"
     REQUIRED: ClassVar[tuple[str, ...]] = (*CALIBRATION_FIELDS, "validation", "feature_set", "feature_spec_version")
@@ -74,14 +83,16 @@ class SpeechHead(CalibratedLogisticHead):
             return "too_little_speech", found, "silero"
         return "speech", vad.speech_seconds, "silero"
 
-    def score(self, samples: np.ndarray) -> SpeechScore:
-        """Score mono 16 kHz float samples (see :func:`originlens.audio.features.decode_audio`)."""
-        x = np.asarray(samples, dtype=np.float32).reshape(-1)
-        verdict, speech_seconds, which = self._gate(x)
-        if verdict != "speech":
-            return SpeechScore(verdict=verdict, p_synthetic=None, speech_seconds=speech_seconds, vad=which)
+    def windows(self, x: np.ndarray) -> RecordingWindows:
+        """Every 1 s window's logit, computed once over the whole signal."""
         feats, speech = F.window_features(x, "all", self.window_s, self.hop_s)
         logits = np.atleast_1d(self.logits(feats[:, self.columns]))
+        starts = np.asarray(F.window_starts(x.size, self.window_s, self.hop_s), dtype=np.float64) / F.SAMPLE_RATE
+        centres = starts + min(self.window_s, x.size / F.SAMPLE_RATE) / 2
+        return RecordingWindows(centres_s=centres, logits=logits, speech_s=np.asarray(speech))
+
+    def _judge(self, logits: np.ndarray, speech: np.ndarray, speech_seconds: float, which: str) -> SpeechScore:
+        """The clip's score from its windows: the mean logit of those with enough speech."""
         use = speech >= self.min_window_speech_s
         p = self.calibrate(float(np.mean(logits[use] if use.any() else logits)))
         window_p = [round(self.calibrate(float(v)), 4) for v in logits]
@@ -90,3 +101,33 @@ class SpeechHead(CalibratedLogisticHead):
         else:
             verdict = "synthetic" if p >= self.threshold else "human"
         return SpeechScore(verdict=verdict, p_synthetic=p, speech_seconds=speech_seconds, window_p=window_p, vad=which)
+
+    def score(self, samples: np.ndarray) -> SpeechScore:
+        """Score mono 16 kHz float samples (see :func:`originlens.audio.features.decode_audio`)."""
+        return self.score_parts(samples, [(0.0, np.asarray(samples).size / F.SAMPLE_RATE)])[0]
+
+    def score_parts(self, samples: np.ndarray, bounds: list[tuple[float, float]]) -> list[SpeechScore]:
+        """Score each ``(start, end)`` seconds of one recording (e.g. the whole, then its chunks).
+
+        Each part passes the speech gate on its own samples; its score is then read from the
+        windows whose centre lies in it, computed once over the whole recording (so a long
+        recording costs one feature pass, not one per chunk, and a window's features see the
+        recording's level, as in :meth:`score` of the whole).
+        """
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        windows: RecordingWindows | None = None
+        out: list[SpeechScore] = []
+        for start, end in bounds:
+            part = x[round(start * F.SAMPLE_RATE) : round(end * F.SAMPLE_RATE)]
+            verdict, speech_seconds, which = self._gate(part)
+            if verdict != "speech":
+                out.append(SpeechScore(verdict=verdict, p_synthetic=None, speech_seconds=speech_seconds, vad=which))
+                continue
+            if windows is None:
+                windows = self.windows(x)
+            inside = (windows.centres_s >= start) & (windows.centres_s < end)
+            if not inside.any():  # a part shorter than the hop: the window nearest its middle
+                inside = np.zeros(windows.centres_s.size, dtype=bool)
+                inside[int(np.argmin(np.abs(windows.centres_s - (start + end) / 2)))] = True
+            out.append(self._judge(windows.logits[inside], windows.speech_s[inside], speech_seconds, which))
+        return out

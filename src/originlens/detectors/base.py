@@ -157,6 +157,18 @@ class Detector(ABC):
             evidence=prediction.evidence,
         )
 
+    def predict_parts(self, media: MediaInput, bounds: list[tuple[float, float]]) -> list[Prediction]:
+        """Judge each ``(start, end)`` seconds of a recording (``media.decoded`` is a
+        ``media.audio.DecodedAudio``). By default each part is cut out and judged alone; a
+        detector that can share work across parts overrides this (the speech model reads every
+        part from one pass over the recording)."""
+        from dataclasses import replace
+
+        return [
+            self.predict(replace(media, data=b"", decoded=media.decoded.segment(start, end), path=None))
+            for start, end in bounds
+        ]
+
     def _load(self) -> None:  # noqa: B027 - optional hook
         """Override to load heavy resources; the default has none."""
 

@@ -8,6 +8,8 @@ It judges speech only: on music, tones, noise or silence it says ``unknown`` wit
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,17 +60,40 @@ class SpeechDetector(Detector):
             self._load_error = self.load_failed(exc)
 
     def _predict(self, media: MediaInput) -> Prediction:
-        head = self._head
-        if head is None:
-            return self.unknown(f"the speech model is unavailable: {self._load_error}")
+        samples, failed = self._samples(media)
+        if failed is not None:
+            return failed
+        return self._prediction(self._head.score(samples), samples.size / 16_000)
+
+    def predict_parts(self, media: MediaInput, bounds: list[tuple[float, float]]) -> list[Prediction]:
+        """One feature pass over the recording, read per part (``SpeechHead.score_parts``)."""
+        if not self.accepts(media):
+            return super().predict_parts(media, bounds)
+        started = time.perf_counter()
+        self.load()
+        samples, failed = self._samples(media)
+        if failed is not None:
+            return [failed for _ in bounds]
+        scores = self._head.score_parts(samples, bounds)
+        each = round((time.perf_counter() - started) / max(1, len(bounds)), 6)
+        return [
+            replace(self._prediction(score, end - start), elapsed_time=each)
+            for score, (start, end) in zip(scores, bounds, strict=True)
+        ]
+
+    def _samples(self, media: MediaInput) -> tuple[np.ndarray, Prediction | None]:
+        if self._head is None:
+            return np.zeros(0, np.float32), self.unknown(f"the speech model is unavailable: {self._load_error}")
         try:
-            samples = audio_samples(media)
+            return audio_samples(media), None
         except Exception as exc:
-            return self.unknown_because("the recording could not be decoded", exc)
-        score = head.score(samples)
+            return np.zeros(0, np.float32), self.unknown_because("the recording could not be decoded", exc)
+
+    def _prediction(self, score: Any, duration_s: float) -> Prediction:
+        head = self._head
         details: dict[str, Any] = {
             "speech_seconds": round(score.speech_seconds, 2),
-            "duration_seconds": round(samples.size / 16_000, 2),
+            "duration_seconds": round(duration_s, 2),
         }
         if score.verdict == "no_speech":
             return self.unknown("no speech found: the model judges voices only, not music, noise or silence", **details)
