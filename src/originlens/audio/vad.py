@@ -13,6 +13,7 @@ absent, :func:`silero_available` is false and the head falls back to the energy 
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,7 +77,12 @@ class SileroVAD:
 def _load() -> SileroVAD | None:
     try:
         return SileroVAD(verified(silero_path(), SILERO_SHA256, "silero-vad model"))
-    except (ModelFileError, ImportError):
+    except (ModelFileError, ImportError) as exc:
+        logging.getLogger(__name__).warning(
+            "Silero VAD is unavailable (%s); speech is found by the energy check alone, so music may be "
+            "judged as speech. Install it with: pip install --no-deps silero-vad==6.2.3",
+            exc,
+        )
         return None
 
 

