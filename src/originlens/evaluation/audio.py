@@ -60,6 +60,7 @@ from originlens.evaluation.report import write_reports
 from originlens.evaluation.runner import (
     Analysis,
     ProgressCallback,
+    RowResult,
     analyse_rows,
     check_heuristic,
     describe_detectors,
@@ -143,12 +144,7 @@ def load_audio_manifest(manifest: str | Path, limit: int | None = None) -> list[
 
 
 @dataclass
-class AudioFileResult:
-    row: AudioRow
-    status: str
-    """``analysed``, ``skipped`` or ``error``."""
-    reason: str | None = None
-    mime_type: str | None = None
+class AudioFileResult(RowResult[AudioRow]):
     duration_s: float | None = None
     speech_seconds: float | None = None
     analysis: Analysis | None = None

@@ -22,7 +22,7 @@ from originlens.evaluation.runner import Analysis, DetectorScore, RowResult, Ver
 
 VERDICT = "verdict"
 """The scorer name used for the final verdict next to the detectors' names."""
-ScoredPair = tuple[RowResult, Analysis | None]
+ScoredPair = tuple[RowResult[Any], Analysis | None]
 """A row's outcome and the analysis scored, image or audio: what the shared helpers read."""
 
 
@@ -102,7 +102,7 @@ def detector_names(declared: Sequence[dict[str, Any]], analyses: Iterable[Analys
     return names
 
 
-def row_counts(files: Sequence[RowResult]) -> dict[str, Any]:
+def row_counts(files: Sequence[RowResult[Any]]) -> dict[str, Any]:
     """How many rows were analysed (per label), skipped (per reason) and failed."""
     analysed = [r for r in files if r.status == "analysed"]
     skipped = Counter(r.reason or "" for r in files if r.status == "skipped")
@@ -117,7 +117,7 @@ def row_counts(files: Sequence[RowResult]) -> dict[str, Any]:
     }
 
 
-def error_list(files: Sequence[RowResult]) -> list[dict[str, Any]]:
+def error_list(files: Sequence[RowResult[Any]]) -> list[dict[str, Any]]:
     return [{"file": r.row.file, "reason": r.reason} for r in files if r.status == "error"]
 
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from PIL import Image
 
@@ -62,19 +62,6 @@ class LabelledRow(Protocol):
 
     @property
     def labelled(self) -> bool: ...
-
-
-class RowResult(Protocol):
-    """What the shared report code reads of one row's outcome, image (:class:`FileResult`) or audio."""
-
-    @property
-    def row(self) -> LabelledRow: ...
-
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def reason(self) -> str | None: ...
 
 
 RowT = TypeVar("RowT", bound=LabelledRow)
@@ -221,12 +208,18 @@ class Analysis:
 
 
 @dataclass
-class FileResult:
-    row: ManifestRow
+class RowResult(Generic[RowT]):
+    """One manifest row's outcome, image (:class:`FileResult`) or audio: what the shared report code reads."""
+
+    row: RowT
     status: str
     """``analysed``, ``skipped`` or ``error``."""
     reason: str | None = None
     mime_type: str | None = None
+
+
+@dataclass
+class FileResult(RowResult[ManifestRow]):
     baseline: Analysis | None = None
     perturbed: dict[str, Analysis] = field(default_factory=dict)
     video: bool = False
