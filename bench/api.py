@@ -19,7 +19,6 @@ import io
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,9 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import start_server
 from originlens.cli import bootstrap_first_user
 from originlens.settings import Settings
 
@@ -44,29 +45,6 @@ def _jpeg(seed: int, size: int = 512) -> bytes:
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ORIGINLENS_DATA_DIR": str(data_dir),
-        "ORIGINLENS_RATELIMIT_ENABLED": "false",
-        "ORIGINLENS_WORKERS": "2",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "originlens.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def bench_submit(client: httpx.Client, count: int) -> tuple[list[float], list[float]]:
@@ -187,7 +165,7 @@ def main() -> None:
         key = bootstrap_first_user(Settings(data_dir=data_dir))
         assert key
         port = 18700 + os.getpid() % 1000
-        proc = _start(data_dir, port)
+        proc = start_server(data_dir, port)
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, headers={"X-Api-Key": key}, timeout=30) as client:

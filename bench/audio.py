@@ -20,20 +20,19 @@ import csv
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support.speech: the eval clips joined
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_all
-from originlens.audio.features import SAMPLE_RATE, encode_audio
+from tests.support.speech import SPEECH_EVAL, joined_speech
+
+from _common import load_all, start_server
+from originlens.audio.features import encode_audio
 from originlens.cli import bootstrap_first_user
 from originlens.client import Client
 from originlens.container import build_registry
@@ -42,49 +41,13 @@ from originlens.pipeline import analyse_audio
 from originlens.settings import Settings
 
 TARGET_S = 3.0
-SPEECH_EVAL = Path(__file__).resolve().parents[2] / "shared" / "speech" / "eval"
 
 
 def speech_mp3(seconds: float, folder: Path = SPEECH_EVAL) -> bytes:
-    """Eval clips joined (0.2 s pauses between them) until ``seconds``, as a 64 kbps MP3."""
+    """Eval clips in manifest order, joined (0.2 s pauses between them) until ``seconds``, as a 64 kbps MP3."""
     with (folder / "MANIFEST.csv").open(newline="", encoding="utf-8") as handle:
         files = [folder / row["file"] for row in csv.DictReader(handle)]
-    pause = np.zeros(int(0.2 * SAMPLE_RATE), np.float32)
-    parts: list[np.ndarray] = []
-    total = 0
-    for path in files:
-        parts += [read_audio(path).samples, pause]
-        total += parts[-2].size + pause.size
-        if total >= seconds * SAMPLE_RATE:
-            break
-    samples = np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
-    return encode_audio(samples, "mp3", bitrate=64_000)
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ORIGINLENS_DATA_DIR": str(data_dir),
-        "ORIGINLENS_RATELIMIT_ENABLED": "false",
-        "ORIGINLENS_WORKERS": "2",
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "originlens.cli", "serve", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("server did not start")
+    return encode_audio(joined_speech(files, seconds), "mp3", bitrate=64_000)
 
 
 def peak_rss_mb(pid: int) -> float | None:

@@ -9,16 +9,16 @@ file of both classes as MP3 64 kbps first and analyses that MP3, so both classes
 
 Nothing is tuned here: the shipped model, threshold and heuristic are measured as they are.
 The numbers reuse :mod:`originlens.evaluation.metrics` (AUC, TPR at a fixed FPR, bootstrap
-intervals) and the report's Markdown helpers, so image and audio reports read alike.
+intervals), and the summaries, counts and Markdown sections are the image report's own
+(:mod:`originlens.evaluation.common`), so image and audio reports read alike.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
+import functools
 import hashlib
 import platform
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,17 +27,50 @@ from typing import Any
 
 from originlens import __version__
 from originlens.detectors.registry import DetectorRegistry
-from originlens.evaluation.metrics import (
-    BOOTSTRAP_RESAMPLES,
-    BOOTSTRAP_SEED,
-    binary_summary,
-    bootstrap_intervals,
-    roc_auc,
-    threshold_at_fpr,
+from originlens.evaluation.common import (
+    VERDICT,
+    auc_cell,
+    bootstrap_method,
+    brackets_sentence,
+    call_cells,
+    call_shares,
+    covered_cell,
+    covered_scores,
+    detector_names,
+    detectors_json,
+    error_list,
+    errors_section,
+    escape,
+    human_threshold,
+    label_counts,
+    pct,
+    row_counts,
+    run_configuration,
+    score_of,
+    share_above,
+    skipped_reasons,
+    summary_with_intervals,
+    table,
+    tpr_at_5pct_fpr_cell,
+    tpr_at_fpr_note,
+    verdict_json,
 )
-from originlens.evaluation.report import _ci, _escape, _num, _pct, _table
-from originlens.evaluation.runner import Analysis, DetectorScore, ProgressCallback, _artificial_score, _verdict_record
-from originlens.verdicts.heuristics import DEFAULT_HEURISTIC, HEURISTICS
+from originlens.evaluation.metrics import roc_auc
+from originlens.evaluation.report import write_reports
+from originlens.evaluation.runner import (
+    Analysis,
+    ProgressCallback,
+    RowResult,
+    analyse_rows,
+    check_heuristic,
+    describe_detectors,
+    manifest_field,
+    read_manifest,
+    run_date,
+    scored_analysis,
+    skip_reason,
+)
+from originlens.verdicts.heuristics import DEFAULT_HEURISTIC
 
 AUDIO_COLUMNS = ("file", "label", "system")
 """The columns that make a manifest an audio one (``speaker_or_dataset``, ``source_repo`` are read when present)."""
@@ -48,7 +81,6 @@ AUDIO_ALIGN_HELP = {
     "mp3-64k": "every file of both classes re-encoded as MP3 64 kbps (mono, LAME) and that MP3 analysed",
 }
 AUDIO_ALIGN_MODES = tuple(AUDIO_ALIGN_HELP)
-VERDICT = "verdict"
 FPR_POINT = 0.05
 
 
@@ -94,44 +126,25 @@ class AudioRow:
 
 def load_audio_manifest(manifest: str | Path, limit: int | None = None) -> list[AudioRow]:
     """Read an audio ``MANIFEST.csv`` (``file,label,system,speaker_or_dataset,source_repo,...``)."""
-    manifest = Path(manifest)
-    root = manifest.resolve().parent
-    with manifest.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = set(AUDIO_COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{manifest}: the audio manifest lacks the column(s) {', '.join(sorted(missing))}")
-        rows = []
-        for record in reader:
-            file = (record.get("file") or "").strip()
-            if not file:
-                continue
-            label = (record.get("label") or "").strip().lower()
-            rows.append(
-                AudioRow(
-                    file=file,
-                    label=LABEL_ALIASES.get(label, label),
-                    system=(record.get("system") or "").strip(),
-                    path=root / file,
-                    dataset=(record.get("speaker_or_dataset") or "").strip(),
-                    source_repo=(record.get("source_repo") or "").strip(),
-                )
-            )
-            if limit is not None and len(rows) >= limit:
-                break
-    return rows
+
+    def row(file: str, label: str, path: Path, record: dict[str, str]) -> AudioRow:
+        return AudioRow(
+            file=file,
+            label=LABEL_ALIASES.get(label, label),
+            system=manifest_field(record, "system"),
+            path=path,
+            dataset=manifest_field(record, "speaker_or_dataset"),
+            source_repo=manifest_field(record, "source_repo"),
+        )
+
+    return read_manifest(manifest, AUDIO_COLUMNS, row, limit, what="audio manifest")
 
 
 # --------------------------------------------------------------------------- analysis
 
 
 @dataclass
-class AudioFileResult:
-    row: AudioRow
-    status: str
-    """``analysed``, ``skipped`` or ``error``."""
-    reason: str | None = None
-    mime_type: str | None = None
+class AudioFileResult(RowResult[AudioRow]):
     duration_s: float | None = None
     speech_seconds: float | None = None
     analysis: Analysis | None = None
@@ -167,24 +180,13 @@ def analyse_recording(
         raise AudioError("not an audio format the service reads")
     decoded = read_audio(data, mime, AudioLimits(max_duration_s=max_seconds))
     outcome = analyse_audio(registry, decoded, mime, name=hashlib.sha256(data).hexdigest())
-    detectors = {}
-    for result in outcome.results:
-        details = result.get("classification_details") or {}
-        detectors[result["model"]] = DetectorScore(
-            model=result["model"],
-            kind=str(result.get("kind", "statistical")),
-            artificial=_artificial_score(result),
-            unknown=bool(result.get("unknown", False)),
-            reason=str(details["reason"]) if details.get("reason") else None,
-        )
-    analysis = Analysis(mime_type=mime, detectors=detectors, verdict=_verdict_record(outcome.verdict(heuristic)))
+    analysis = scored_analysis(mime, outcome.results, outcome.verdict(heuristic))
     return mime, outcome.duration_s, outcome.speech_seconds, analysis
 
 
-def _analyse_row(registry: DetectorRegistry, row: AudioRow, heuristic: str, align: str) -> AudioFileResult:
+def _analyse_row(registry: DetectorRegistry, row: AudioRow, *, heuristic: str, align: str) -> AudioFileResult:
     if not row.labelled:
-        reason = "no label (do not score)" if not row.label else f"unknown label {row.label!r}"
-        return AudioFileResult(row, "skipped", reason=reason)
+        return AudioFileResult(row, "skipped", reason=skip_reason(row))
     try:
         data = row.path.read_bytes()
     except OSError as exc:
@@ -205,11 +207,7 @@ def _analyse_row(registry: DetectorRegistry, row: AudioRow, heuristic: str, alig
 
 
 def audio_detectors(registry: DetectorRegistry) -> list[dict[str, Any]]:
-    return [
-        {"name": d.name, "version": d.version, "kind": d.kind, "obsolete": d.obsolete, "relevance": d.relevance}
-        for d in registry
-        if "audio" in d.modalities
-    ]
+    return describe_detectors(registry, lambda d: "audio" in d.modalities)
 
 
 def run_audio_evaluation(
@@ -222,35 +220,28 @@ def run_audio_evaluation(
     progress: Callable[[int], ProgressCallback] | None = None,
 ) -> AudioEvaluationRun:
     """Analyse every row of an audio ``manifest``; ``registry`` defaults to the service's own."""
-    if heuristic not in HEURISTICS:
-        raise ValueError(f"unknown heuristic {heuristic!r}; choose one of {', '.join(HEURISTICS)}")
+    check_heuristic(heuristic)
     align = parse_audio_align(align)
     if registry is None:
         from originlens.container import build_registry
         from originlens.settings import Settings
 
         registry = build_registry(Settings())
-    rows = load_audio_manifest(manifest, limit)
-    started = time.perf_counter()
-    step = progress(len(rows)) if progress else None
-    files = []
-    for row in rows:
-        files.append(_analyse_row(registry, row, heuristic, align))
-        if step:
-            step(row.file)
+    analyse = functools.partial(_analyse_row, registry, heuristic=heuristic, align=align)
+    files, elapsed = analyse_rows(load_audio_manifest(manifest, limit), analyse, progress)
     import av
 
     config = {
         "manifest": str(manifest),
         "media": "audio",
-        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "date": run_date(),
         "originlens_version": __version__,
         "heuristic": heuristic,
         "align": align,
         "align_description": AUDIO_ALIGN_HELP[align],
         "limit": limit,
-        "rows": len(rows),
-        "elapsed_s": round(time.perf_counter() - started, 2),
+        "rows": len(files),
+        "elapsed_s": round(elapsed, 2),
         "python": platform.python_version(),
         "pyav": av.__version__,
     }
@@ -262,68 +253,25 @@ def run_audio_evaluation(
 Pair = tuple[AudioFileResult, Analysis | None]
 
 
-def _point(analysis: Analysis | None, scorer: str) -> float | None:
-    """The artificial score ``scorer`` gave, or ``None`` when it did not judge."""
-    if analysis is None:
-        return None
-    if scorer == VERDICT:
-        verdict = analysis.verdict
-        return verdict.score if verdict is not None and not verdict.unknown else None
-    detector = analysis.detectors.get(scorer)
-    return None if detector is None or detector.unknown else detector.artificial
-
-
-def _covered(pairs: Sequence[Pair], scorer: str) -> tuple[list[float], list[int]]:
-    scores, labels = [], []
-    for result, analysis in pairs:
-        score = _point(analysis, scorer)
-        if score is not None:
-            scores.append(score)
-            labels.append(1 if result.row.label == "artificial" else 0)
-    return scores, labels
-
-
-def _headline(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
-    """Every number of one scorer on a set of files, with bootstrap intervals on the covered ones."""
-    scores, labels = _covered(pairs, scorer)
-    summary = binary_summary(scores, labels, n_total=len(pairs))
-    intervals = bootstrap_intervals(scores, labels, max_fpr=FPR_POINT)
-    summary["auc_ci"] = intervals["auc"]
-    summary["tpr_at_5pct_fpr_ci"] = intervals["tpr_at_fpr"]
-    summary["labels"] = dict(sorted(Counter(r.row.label for r, _ in pairs).items()))
-    return summary
-
-
 def _group_entry(members: Sequence[Pair], everyone: Sequence[Pair], scorer: str) -> dict[str, Any]:
     """One group (a system, a dataset, a source): its own calls, and its AUC against the other
     class. A one-class group (a synthesis system) is paired with every covered file of the other
     class in the whole set; a two-class group (a source) is measured on its own files."""
-    points = [_point(a, scorer) for _, a in members]
-    covered = [p for p in points if p is not None]
-    n = len(members)
+    points = [score_of(a, scorer) for _, a in members]
     labels = {r.row.label for r, _ in members}
     if len(labels) == 1:
         (label,) = labels
         others = [pair for pair in everyone if pair[0].row.label != label]
-        auc = roc_auc(*_covered([*members, *others], scorer))
+        auc = roc_auc(*covered_scores([*members, *others], scorer))
     else:
         label = "both"
-        auc = roc_auc(*_covered(members, scorer))
-    human_scores = [s for s, y in zip(*_covered(everyone, scorer), strict=True) if y == 0]
-    threshold = threshold_at_fpr(human_scores, FPR_POINT)
+        auc = roc_auc(*covered_scores(members, scorer))
     return {
         "label": label,
-        "labels": dict(sorted(Counter(r.row.label for r, _ in members).items())),
-        "n": n,
-        "n_covered": len(covered),
-        "coverage": len(covered) / n if n else None,
-        "called_artificial": sum(1 for p in covered if p > 0.5) / n if n else None,
-        "called_human": sum(1 for p in covered if p <= 0.5) / n if n else None,
-        "unknown": (n - len(covered)) / n if n else None,
+        "labels": label_counts(members),
+        **call_shares(points),
         "auc": auc,
-        "called_artificial_at_5pct_fpr": None
-        if threshold is None or not covered
-        else sum(1 for p in covered if p > threshold) / len(covered),
+        "called_artificial_at_5pct_fpr": share_above(points, human_threshold(everyone, scorer, FPR_POINT)),
     }
 
 
@@ -347,7 +295,6 @@ def _unknown_reasons(pairs: Sequence[Pair], scorer: str) -> dict[str, int]:
 
 def _file_json(result: AudioFileResult) -> dict[str, Any]:
     analysis = result.analysis
-    verdict = analysis.verdict if analysis else None
     return {
         "file": result.row.file,
         "label": result.row.label or None,
@@ -359,46 +306,22 @@ def _file_json(result: AudioFileResult) -> dict[str, Any]:
         "mime_type": result.mime_type,
         "duration_s": result.duration_s,
         "speech_seconds": result.speech_seconds,
-        "detectors": None
-        if analysis is None
-        else {
-            name: {"score": d.artificial, "unknown": d.unknown, **({"reason": d.reason} if d.reason else {})}
-            for name, d in analysis.detectors.items()
-        },
-        "verdict": None
-        if verdict is None
-        else {
-            "classification": verdict.classification,
-            "confidence": verdict.confidence,
-            "score": verdict.score,
-            "unknown": verdict.unknown,
-            "evidence": verdict.evidence,
-        },
+        "detectors": None if analysis is None else detectors_json(analysis.detectors),
+        "verdict": verdict_json(analysis.verdict if analysis else None),
     }
 
 
 def build_audio_report(run: AudioEvaluationRun) -> dict[str, Any]:
     """Every number of an audio evaluation, JSON-ready (:func:`render_audio_markdown` only formats it)."""
-    detectors = [d["name"] for d in run.detectors]
-    for result in run.files:
-        for name in result.analysis.detectors if result.analysis else ():
-            if name not in detectors:
-                detectors.append(name)
+    detectors = detector_names(run.detectors, (r.analysis for r in run.files))
     scorers = [VERDICT, *detectors]
     analysed = [r for r in run.files if r.status == "analysed"]
     pairs: list[Pair] = [(r, r.analysis) for r in analysed]
-    skipped = Counter(r.reason or "" for r in run.files if r.status == "skipped")
     durations = [r.duration_s for r in analysed if r.duration_s is not None]
     return {
         "config": {**run.config, "detectors": run.detectors},
         "counts": {
-            "rows": len(run.files),
-            "analysed": len(analysed),
-            "analysed_human": sum(1 for r in analysed if r.row.label == "human"),
-            "analysed_artificial": sum(1 for r in analysed if r.row.label == "artificial"),
-            "skipped": sum(skipped.values()),
-            "skipped_by_reason": dict(sorted(skipped.items())),
-            "errors": sum(1 for r in run.files if r.status == "error"),
+            **row_counts(run.files),
             "forced": dict(
                 sorted(
                     Counter(
@@ -412,20 +335,15 @@ def build_audio_report(run: AudioEvaluationRun) -> dict[str, Any]:
             "shortest_s": min(durations) if durations else None,
             "longest_s": max(durations) if durations else None,
         },
-        "summary": {scorer: _headline(pairs, scorer) for scorer in scorers},
+        "summary": {scorer: summary_with_intervals(pairs, scorer) for scorer in scorers},
         "unknown_reasons": {d: _unknown_reasons(pairs, d) for d in detectors},
-        "bootstrap": {
-            "method": "percentile method, resampling within each label",
-            "level": 0.95,
-            "n_resamples": BOOTSTRAP_RESAMPLES,
-            "seed": BOOTSTRAP_SEED,
-        },
+        "bootstrap": bootstrap_method(),
         "breakdowns": {
             "system": _groups(pairs, lambda row: row.system, scorers),
             "source": _groups(pairs, lambda row: row.source, scorers),
             "dataset": _groups(pairs, lambda row: row.dataset, scorers),
         },
-        "errors": [{"file": r.row.file, "reason": r.reason} for r in run.files if r.status == "error"],
+        "errors": error_list(run.files),
         "files": [_file_json(r) for r in run.files],
     }
 
@@ -443,19 +361,10 @@ def _group_table(title: str, groups: dict[str, Any], scorer: str) -> list[str]:
         g = entry[scorer]
         labels = ", ".join(f"{k} {v}" for k, v in g["labels"].items())
         rows.append(
-            [
-                _escape(name),
-                labels,
-                f"{g['n_covered']}/{g['n']} ({_pct(g['coverage'])})",
-                _pct(g["called_artificial"]),
-                _pct(g["called_human"]),
-                _pct(g["unknown"]),
-                _num(g["auc"]),
-                _pct(g["called_artificial_at_5pct_fpr"]),
-            ]
+            [escape(name), labels, f"{g['n_covered']}/{g['n']} ({pct(g['coverage'])})", *call_cells(g, g["auc"])]
         )
     header = (title, "labels", "covered", "called AI", "called human", "unknown", "AUC", "called AI @5% FPR")
-    return _table(header, rows)
+    return table(header, rows)
 
 
 def render_audio_markdown(report: dict[str, Any]) -> str:
@@ -463,7 +372,6 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
     heuristic = config["heuristic"]
     scorers = list(summary)
     align = config["align"]
-    boot = report["bootstrap"]
     out = [
         "# originlens evaluation: speech",
         "",
@@ -477,29 +385,10 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
     ]
     if align != "none":
         out += [f"**Aligned (`--align {align}`)**: {config['align_description']}.", ""]
-    out += ["## Run configuration", ""]
-    out += _table(
-        ("setting", "value"),
-        [
-            ("date (UTC)", config["date"]),
-            ("originlens", config["originlens_version"]),
-            ("manifest", f"`{config['manifest']}`"),
-            ("heuristic", heuristic),
-            ("alignment", f"`{align}`: {config['align_description']}"),
-            ("limit", config["limit"] if config["limit"] is not None else "none (every row)"),
-            ("run time", f"{config['elapsed_s']} s"),
-            ("python / PyAV", f"{config['python']} / {config['pyav']}"),
-        ],
+    out += run_configuration(
+        config, [("alignment", f"`{align}`: {config['align_description']}")], library=("PyAV", "pyav")
     )
-    out += _table(
-        ("detector", "version", "kind", "obsolete", "relevance"),
-        [
-            (f"`{d['name']}`", f"`{d['version']}`", d["kind"], "yes" if d["obsolete"] else "no", d["relevance"])
-            for d in config["detectors"]
-        ]
-        or [("(none)", "", "", "", "")],
-    )
-    skipped = "; ".join(f"{reason}: {n}" for reason, n in counts["skipped_by_reason"].items()) or "none"
+    skipped = skipped_reasons(counts)
     span = (
         ""
         if counts["shortest_s"] is None
@@ -522,9 +411,7 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
         '"no speech found"); coverage is the share of the analysed recordings it covered. A file is '
         "called artificial when its score is above 0.5: the shipped threshold, since the speech model "
         "maps its own threshold to 0.5. The verdict's score is its confidence when it says artificial "
-        "and 1 - confidence when it says human. "
-        f"Brackets: {round(100 * boot['level'])}% bootstrap interval ({boot['method']}; "
-        f"{boot['n_resamples']} resamples, seed {boot['seed']}) over the covered files.",
+        "and 1 - confidence when it says human. " + brackets_sentence(report["bootstrap"]),
         "",
     ]
     rows = []
@@ -533,17 +420,17 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
         rows.append(
             [
                 _scorer_name(scorer, heuristic),
-                f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
+                covered_cell(s),
                 f"{s['n_human']} / {s['n_artificial']}",
-                _ci(s["auc"], s["auc_ci"], _num),
-                _pct(s["accuracy"]),
-                _pct(s["tpr"]),
-                _pct(s["fpr"]),
-                _ci(s["tpr_at_5pct_fpr"], s["tpr_at_5pct_fpr_ci"], _pct),
-                _pct(s["tpr_at_1pct_fpr"]),
+                auc_cell(s),
+                pct(s["accuracy"]),
+                pct(s["tpr"]),
+                pct(s["fpr"]),
+                tpr_at_5pct_fpr_cell(s),
+                pct(s["tpr_at_1pct_fpr"]),
             ]
         )
-    out += _table(
+    out += table(
         (
             "scorer",
             "covered / labelled",
@@ -557,19 +444,13 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
         ),
         rows,
     )
-    n_human = summary[VERDICT]["n_human"]
-    out += [
-        "TPR @1%/5% FPR: the threshold is the lowest one that calls at most 1%/5% of the covered human "
-        "files artificial, taken from the human scores; with fewer than 100 (20) covered human files "
-        f"that means no false positive at all (the final verdict covers {n_human} human files).",
-        "",
-    ]
+    out += tpr_at_fpr_note(summary[VERDICT]["n_human"])
     reasons = {d: r for d, r in report["unknown_reasons"].items() if r}
     if reasons:
         out += ["Why a detector said `unknown`:", ""]
-        out += _table(
+        out += table(
             ("detector", "reason", "files"),
-            [(f"`{d}`", _escape(k), n) for d, r in reasons.items() for k, n in r.items()],
+            [(f"`{d}`", escape(k), n) for d, r in reasons.items() for k, n in r.items()],
         )
     breakdowns = report["breakdowns"]
     out += [
@@ -594,7 +475,7 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
     for detector in scorers[1:]:
         if not summary[detector]["n_covered"]:
             why = "; ".join(f"{k} ({n})" for k, n in report["unknown_reasons"].get(detector, {}).items())
-            out += [f"`{detector}` judged none of the recordings" + (f": {_escape(why)}." if why else "."), ""]
+            out += [f"`{detector}` judged none of the recordings" + (f": {escape(why)}." if why else "."), ""]
             continue
         same = all(entry[detector] == entry[VERDICT] for groups in breakdowns.values() for entry in groups.values())
         if same:  # the only voting model: its tables would repeat the verdict's
@@ -605,10 +486,7 @@ def render_audio_markdown(report: dict[str, Any]) -> str:
         out += _group_table("system", breakdowns["system"], detector)
     out += ["## Per dataset or speaker (final verdict)", "", "The manifest's `speaker_or_dataset` column.", ""]
     out += _group_table("dataset", breakdowns["dataset"], VERDICT)
-    if report["errors"]:
-        out += ["## Errors", ""]
-        out += [f"- `{e['file']}`: {_escape(e['reason'] or '')}" for e in report["errors"]]
-        out += [""]
+    out += errors_section(report["errors"])
     out += _caveats(counts, align)
     return "\n".join(out).rstrip() + "\n"
 
@@ -651,13 +529,4 @@ def _caveats(counts: dict[str, Any], align: str) -> list[str]:
 
 def write_audio_reports(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
     """Write ``<out>.md`` and ``<out>.json``; returns their paths."""
-    from originlens.evaluation.report import to_json
-
-    out = Path(out)
-    if out.suffix in {".md", ".json"}:
-        out = out.with_suffix("")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    md_path, json_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".json")
-    md_path.write_text(render_audio_markdown(report), encoding="utf-8")
-    json_path.write_text(to_json(report), encoding="utf-8")
-    return md_path, json_path
+    return write_reports(report, out, render_audio_markdown)

@@ -9,10 +9,40 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from originlens.evaluation.common import (
+    VERDICT,
+    ScoredPair,
+    auc_cell,
+    bootstrap_method,
+    brackets_sentence,
+    call_cells,
+    call_shares,
+    covered_cell,
+    covered_scores,
+    detector_names,
+    detectors_json,
+    error_list,
+    errors_section,
+    escape,
+    human_threshold,
+    label_counts,
+    num,
+    pct,
+    row_counts,
+    run_configuration,
+    score_of,
+    share_above,
+    skipped_reasons,
+    summary_with_intervals,
+    table,
+    tpr_at_5pct_fpr_cell,
+    tpr_at_fpr_note,
+    verdict_json,
+)
 from originlens.evaluation.families import (
     CNNDETECTION_PART,
     FAMILIES,
@@ -23,18 +53,17 @@ from originlens.evaluation.families import (
     part_of,
 )
 from originlens.evaluation.metrics import (
-    BOOTSTRAP_RESAMPLES,
-    BOOTSTRAP_SEED,
     binary_summary,
-    bootstrap_intervals,
     roc_auc,
-    threshold_at_fpr,
 )
 from originlens.evaluation.perturbations import ALIGN_HELP
-from originlens.evaluation.runner import PERTURBATION_HELP, Analysis, EvaluationRun, FileResult
+from originlens.evaluation.runner import (
+    PERTURBATION_HELP,
+    Analysis,
+    EvaluationRun,
+    FileResult,
+)
 
-VERDICT = "verdict"
-"""The scorer name used for the final verdict next to the detectors' names."""
 WHOLE_SET = "whole set"
 FAMILY_FPR = 0.05
 """The families' operating point: each part's threshold at 5% FPR on its human files."""
@@ -45,24 +74,8 @@ Pair = tuple[FileResult, Analysis | None]
 # --------------------------------------------------------------------------- numbers
 
 
-def _point(analysis: Analysis | None, scorer: str) -> float | None:
-    """The artificial score ``scorer`` gave, or ``None`` when it did not judge (unknown, error)."""
-    if analysis is None or analysis.error:
-        return None
-    if scorer == VERDICT:
-        return analysis.verdict.score if analysis.verdict is not None and not analysis.verdict.unknown else None
-    detector = analysis.detectors.get(scorer)
-    return None if detector is None or detector.unknown else detector.artificial
-
-
-def _summary(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
-    scores, labels = [], []
-    for result, analysis in pairs:
-        score = _point(analysis, scorer)
-        if score is not None:
-            scores.append(score)
-            labels.append(1 if result.row.label == "artificial" else 0)
-    return binary_summary(scores, labels, n_total=len(pairs))
+def _summary(pairs: Sequence[ScoredPair], scorer: str) -> dict[str, Any]:
+    return binary_summary(*covered_scores(pairs, scorer), n_total=len(pairs))
 
 
 _GROUP_KEYS = ("n_labelled", "n_covered", "coverage", "n_human", "n_artificial", "accuracy", "fpr", "tpr", "auc")
@@ -71,18 +84,13 @@ _GROUP_KEYS = ("n_labelled", "n_covered", "coverage", "n_human", "n_artificial",
 def _group(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
     summary = _summary(pairs, scorer)
     out = {key: summary[key] for key in _GROUP_KEYS}
-    out["labels"] = dict(sorted(Counter(result.row.label for result, _ in pairs).items()))
+    out["labels"] = label_counts(pairs)
     return out
 
 
 def _scorers(run: EvaluationRun) -> list[str]:
-    names = [d["name"] for d in run.detectors]
-    for result in run.files:
-        for analysis in [result.baseline, *result.perturbed.values()]:
-            for name in analysis.detectors if analysis else ():
-                if name not in names:
-                    names.append(name)
-    return names
+    analyses = (a for r in run.files for a in [r.baseline, *r.perturbed.values()])
+    return detector_names(run.detectors, analyses)
 
 
 def _kinds(run: EvaluationRun) -> dict[str, str]:
@@ -160,7 +168,7 @@ def _flips(pairs: Sequence[tuple[FileResult, Analysis | None, Analysis | None]],
     to_human: list[str] = []
     pixel_compared = pixel_flips = 0
     for result, before, after in pairs:
-        a, b = _point(before, scorer), _point(after, scorer)
+        a, b = score_of(before, scorer), score_of(after, scorer)
         if a is None or b is None:
             continue
         compared += 1
@@ -189,8 +197,8 @@ def _perturbation(
 ) -> dict[str, Any]:
     triples = [(r, r.baseline, r.perturbed.get(name)) for r in analysed]
     perturbed_pairs: list[Pair] = [(r, after) for r, _, after in triples]
-    base_cov = sum(1 for _, before, _ in triples if _point(before, VERDICT) is not None)
-    pert_cov = sum(1 for _, _, after in triples if _point(after, VERDICT) is not None)
+    base_cov = sum(1 for _, before, _ in triples if score_of(before, VERDICT) is not None)
+    pert_cov = sum(1 for _, _, after in triples if score_of(after, VERDICT) is not None)
     n = len(triples)
     lost_forcing = sum(1 for _, before, after in triples if _forced_by(before) and not _forced_by(after))
     return {
@@ -211,25 +219,11 @@ def _analysis_json(analysis: Analysis | None, *, reasons: bool = True) -> dict[s
     if analysis is None:
         return None
     verdict = analysis.verdict
-    detectors: dict[str, Any] = {}
-    for name, d in analysis.detectors.items():
-        entry: dict[str, Any] = {"score": d.artificial, "unknown": d.unknown}
-        if reasons and d.reason:
-            entry["reason"] = d.reason
-        detectors[name] = entry
     return {
         "mime_type": analysis.mime_type or None,
         "error": analysis.error,
-        "detectors": detectors,
-        "verdict": None
-        if verdict is None
-        else {
-            "classification": verdict.classification,
-            "confidence": verdict.confidence,
-            "score": verdict.score,
-            "unknown": verdict.unknown,
-            "evidence": verdict.evidence,
-        },
+        "detectors": detectors_json(analysis.detectors, reasons=reasons),
+        "verdict": verdict_json(verdict),
         "forced_by": verdict.forced_by if verdict else None,
     }
 
@@ -260,28 +254,13 @@ def _family(result: FileResult) -> str | None:
     return family_of(row.file, row.generator, row.notes, row.label)
 
 
-def _covered(pairs: Sequence[Pair], scorer: str) -> tuple[list[float], list[int]]:
-    scores, labels = [], []
-    for result, analysis in pairs:
-        score = _point(analysis, scorer)
-        if score is not None:
-            scores.append(score)
-            labels.append(1 if result.row.label == "artificial" else 0)
-    return scores, labels
-
-
 _PART_KEYS = ("n_labelled", "n_covered", "coverage", "n_human", "n_artificial", "auc", "tpr", "fpr", "tpr_at_5pct_fpr")
 
 
 def _part_entry(pairs: Sequence[Pair], scorer: str) -> dict[str, Any]:
     """The headline numbers of one scorer on one part, with bootstrap intervals on the covered files."""
-    summary = _summary(pairs, scorer)
-    entry = {key: summary[key] for key in _PART_KEYS}
-    entry["labels"] = dict(sorted(Counter(result.row.label for result, _ in pairs).items()))
-    intervals = bootstrap_intervals(*_covered(pairs, scorer), max_fpr=0.05)
-    entry["auc_ci"] = intervals["auc"]
-    entry["tpr_at_5pct_fpr_ci"] = intervals["tpr_at_fpr"]
-    return entry
+    summary = summary_with_intervals(pairs, scorer)
+    return {key: summary[key] for key in (*_PART_KEYS, "labels", "auc_ci", "tpr_at_5pct_fpr_ci")}
 
 
 def _part_members(pairs: Sequence[Pair]) -> dict[str, list[Pair]]:
@@ -310,26 +289,16 @@ def _family_entry(family: str, members: Sequence[Pair], part: Sequence[Pair], sc
     (for an AI family its TPR at that operating point, for a human family its false alarms there).
     """
     label = family_label(family)
-    points = [_point(analysis, scorer) for _, analysis in members]
-    covered = [p for p in points if p is not None]
-    n = len(members)
+    points = [score_of(analysis, scorer) for _, analysis in members]
+    shares = call_shares(points)
     others = [pair for pair in part if pair[0].row.label != label]
-    scores, labels = _covered([*members, *others], scorer)
-    human_scores = [s for s, y in zip(*_covered(part, scorer), strict=True) if y == 0]
-    threshold = threshold_at_fpr(human_scores, FAMILY_FPR)
+    scores, labels = covered_scores([*members, *others], scorer)
     return {
         "label": label,
-        "n": n,
-        "n_covered": len(covered),
-        "coverage": len(covered) / n if n else None,
-        "called_artificial": sum(1 for p in covered if p > 0.5) / n if n else None,
-        "called_human": sum(1 for p in covered if p <= 0.5) / n if n else None,
-        "unknown": (n - len(covered)) / n if n else None,
-        "n_other_class_covered": len(scores) - len(covered),
+        **shares,
+        "n_other_class_covered": len(scores) - shares["n_covered"],
         "auc_vs_other_class": roc_auc(scores, labels),
-        "called_artificial_at_5pct_fpr": None
-        if threshold is None or not covered
-        else sum(1 for p in covered if p > threshold) / len(covered),
+        "called_artificial_at_5pct_fpr": share_above(points, human_threshold(part, scorer, FAMILY_FPR)),
     }
 
 
@@ -371,29 +340,14 @@ def build_report(run: EvaluationRun) -> dict[str, Any]:
     kinds = _kinds(run)
     analysed = [r for r in run.files if r.status == "analysed"]
     pairs: list[Pair] = [(r, r.baseline) for r in analysed]
-    skipped = Counter(r.reason or "" for r in run.files if r.status == "skipped")
-    counts = {
-        "rows": len(run.files),
-        "analysed": len(analysed),
-        "analysed_human": sum(1 for r in analysed if r.row.label == "human"),
-        "analysed_artificial": sum(1 for r in analysed if r.row.label == "artificial"),
-        "skipped": sum(skipped.values()),
-        "skipped_by_reason": dict(sorted(skipped.items())),
-        "errors": sum(1 for r in run.files if r.status == "error"),
-    }
     report: dict[str, Any] = {
         "config": {**run.config, "detectors": run.detectors},
-        "counts": counts,
+        "counts": row_counts(run.files),
         "summary": _all_summaries(pairs, detectors, kinds),
         "alignment": _alignment(run),
         "parts": _parts(pairs, detectors),
         "families": _families(pairs, detectors),
-        "bootstrap": {
-            "method": "percentile method, resampling within each label",
-            "level": 0.95,
-            "n_resamples": BOOTSTRAP_RESAMPLES,
-            "seed": BOOTSTRAP_SEED,
-        },
+        "bootstrap": bootstrap_method(),
         "forcing": _forcing(pairs),
         "breakdowns": {
             "source": _breakdown(pairs, lambda r: r.row.source, detectors),
@@ -402,7 +356,7 @@ def build_report(run: EvaluationRun) -> dict[str, Any]:
         "perturbations": {
             name: _perturbation(name, analysed, detectors, kinds) for name in run.config.get("perturbations", [])
         },
-        "errors": [{"file": r.row.file, "reason": r.reason} for r in run.files if r.status == "error"],
+        "errors": error_list(run.files),
         "files": [_file_json(r) for r in run.files],
     }
     return report
@@ -435,26 +389,8 @@ def to_json(report: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
-
-
-def _num(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
 def _signed_pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.1f} pp"
-
-
-def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return [*lines, ""]
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _summary_rows(summary: dict[str, Any], heuristic: str) -> list[list[str]]:
@@ -466,14 +402,14 @@ def _summary_rows(summary: dict[str, Any], heuristic: str) -> list[list[str]]:
             [
                 name,
                 kind,
-                f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
+                covered_cell(s),
                 f"{s['n_human']} / {s['n_artificial']}",
-                _num(s["auc"]),
-                _pct(s["accuracy"]),
-                _pct(s["tpr"]),
-                _pct(s["fpr"]),
-                _pct(s["tpr_at_1pct_fpr"]),
-                _pct(s["tpr_at_5pct_fpr"]),
+                num(s["auc"]),
+                pct(s["accuracy"]),
+                pct(s["tpr"]),
+                pct(s["fpr"]),
+                pct(s["tpr_at_1pct_fpr"]),
+                pct(s["tpr_at_5pct_fpr"]),
             ]
         )
     return rows
@@ -497,16 +433,16 @@ def _group_rows(groups: dict[str, Any], with_labels: bool = True) -> list[list[s
     rows = []
     for name, g in groups.items():
         labels = ", ".join(f"{k or 'unlabelled'} {v}" for k, v in g["labels"].items())
-        row = [_escape(name)]
+        row = [escape(name)]
         if with_labels:
             row.append(labels)
         row += [
             str(g["n_labelled"]),
-            f"{g['n_covered']} ({_pct(g['coverage'])})",
-            _pct(g["accuracy"]),
-            _pct(g["fpr"]),
-            _pct(g["tpr"]),
-            _num(g["auc"]),
+            f"{g['n_covered']} ({pct(g['coverage'])})",
+            pct(g["accuracy"]),
+            pct(g["fpr"]),
+            pct(g["tpr"]),
+            num(g["auc"]),
             str(g["forced"]),
         ]
         rows.append(row)
@@ -516,7 +452,7 @@ def _group_rows(groups: dict[str, Any], with_labels: bool = True) -> list[list[s
 def _detector_cell(g: dict[str, Any]) -> str:
     if not g["n_covered"]:
         return f"— (0/{g['n_labelled']})"
-    return f"{_pct(g['accuracy'])} ({g['n_covered']}/{g['n_labelled']})"
+    return f"{pct(g['accuracy'])} ({g['n_covered']}/{g['n_labelled']})"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -543,15 +479,10 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"**Aligned (`--align {alignment['mode']}`)**: {_align_sentence(alignment)}",
             "",
         ]
-    out += ["## Run configuration", ""]
     perturbations = ", ".join(config["perturbations"]) or "none"
-    out += _table(
-        ("setting", "value"),
+    out += run_configuration(
+        config,
         [
-            ("date (UTC)", config["date"]),
-            ("originlens", config["originlens_version"]),
-            ("manifest", f"`{config['manifest']}`"),
-            ("heuristic", heuristic),
             ("alignment", f"`{alignment['mode']}`: {alignment.get('description', '')}"),
             (
                 "metadata",
@@ -562,20 +493,10 @@ def render_markdown(report: dict[str, Any]) -> str:
                 else "kept (files analysed as submitted)",
             ),
             ("perturbations", perturbations),
-            ("limit", config["limit"] if config["limit"] is not None else "none (every row)"),
-            ("run time", f"{config['elapsed_s']} s"),
-            ("python / Pillow", f"{config['python']} / {config['pillow']}"),
         ],
+        library=("Pillow", "pillow"),
     )
-    out += _table(
-        ("detector", "version", "kind", "obsolete", "relevance"),
-        [
-            (f"`{d['name']}`", f"`{d['version']}`", d["kind"], "yes" if d["obsolete"] else "no", d["relevance"])
-            for d in config["detectors"]
-        ]
-        or [("(none)", "", "", "", "")],
-    )
-    skipped = "; ".join(f"{reason}: {n}" for reason, n in counts["skipped_by_reason"].items()) or "none"
+    skipped = skipped_reasons(counts)
     out += [
         "## Summary",
         "",
@@ -590,14 +511,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "the covered files lack.",
         "",
     ]
-    out += _table(_SUMMARY_HEADER, _summary_rows(summary, heuristic))
-    n_human = summary[VERDICT]["n_human"]
-    out += [
-        f"TPR @1%/5% FPR: the threshold is the lowest one that calls at most 1%/5% of the covered human "
-        f"files artificial, taken from the human scores; with fewer than 100 (20) covered human files that "
-        f"means no false positive at all (the final verdict covers {n_human} human files).",
-        "",
-    ]
+    out += table(_SUMMARY_HEADER, _summary_rows(summary, heuristic))
+    out += tpr_at_fpr_note(summary[VERDICT]["n_human"])
     if report.get("parts"):
         out += _parts_section(report, detectors)
     out += [
@@ -619,7 +534,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                         by_label.get("on artificial", 0),
                     )
                 )
-        out += _table(("forced by", "forced to", "on human files", "on artificial files"), rows)
+        out += table(("forced by", "forced to", "on human files", "on artificial files"), rows)
     wrong = forcing["forced_artificial_on_human"]
     if wrong:
         out += [
@@ -647,7 +562,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
     ]
     group_header = ("labels", "n", "covered", "accuracy", "FPR", "TPR", "AUC", "forced")
-    out += _table(("source", *group_header), _group_rows(report["breakdowns"]["source"]))
+    out += table(("source", *group_header), _group_rows(report["breakdowns"]["source"]))
     if detectors:
         out += [
             "## Per source and detector",
@@ -655,19 +570,16 @@ def render_markdown(report: dict[str, Any]) -> str:
             "Each cell: accuracy at 0.5 on the covered files (covered / analysed); `—`: the detector covered none.",
             "",
         ]
-        out += _table(
+        out += table(
             ("source", *[f"`{d}`" for d in detectors]),
             [
-                [_escape(name), *[_detector_cell(g["detectors"][d]) for d in detectors]]
+                [escape(name), *[_detector_cell(g["detectors"][d]) for d in detectors]]
                 for name, g in report["breakdowns"]["source"].items()
             ],
         )
     out += ["## Per generator (final verdict)", "", "The manifest's `generator` column.", ""]
-    out += _table(("generator", *group_header), _group_rows(report["breakdowns"]["generator"]))
-    if report["errors"]:
-        out += ["## Errors", ""]
-        out += [f"- `{e['file']}`: {_escape(e['reason'] or '')}" for e in report["errors"]]
-        out += [""]
+    out += table(("generator", *group_header), _group_rows(report["breakdowns"]["generator"]))
+    out += errors_section(report["errors"])
     out += _caveats(config)
     return "\n".join(out).rstrip() + "\n"
 
@@ -688,14 +600,6 @@ def _align_sentence(alignment: dict[str, Any]) -> str:
     )
 
 
-def _ci(value: float | None, interval: dict[str, float] | None, fmt: Callable[[float | None], str]) -> str:
-    if value is None:
-        return "n/a"
-    if interval is None:
-        return fmt(value)
-    return f"{fmt(value)} [{fmt(interval['low'])}, {fmt(interval['high'])}]"
-
-
 def _labels_cell(entry: dict[str, Any]) -> str:
     labels = entry["labels"]
     return f"{entry['n_labelled']} ({labels.get('human', 0)} / {labels.get('artificial', 0)})"
@@ -711,8 +615,7 @@ def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str
         f"**{RECENT_PART}** = every other labelled file. A pooled number mixes two very different "
         "tests: read each part.",
         "",
-        f"Brackets: {round(100 * boot['level'])}% bootstrap interval ({boot['method']}; {boot['n_resamples']} "
-        f"resamples, seed {boot['seed']}) over the covered files. TPR/FPR @0.5 are the shipped verdict's "
+        f"{brackets_sentence(boot)} TPR/FPR @0.5 are the shipped verdict's "
         "calls (covered files only); coverage is the share with a decided verdict.",
         "",
     ]
@@ -723,14 +626,14 @@ def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str
             [
                 f"**{name}**" if name == WHOLE_SET else name,
                 _labels_cell(v),
-                _pct(v["coverage"]),
-                _ci(v["auc"], v["auc_ci"], _num),
-                _pct(v["tpr"]),
-                _pct(v["fpr"]),
-                _ci(v["tpr_at_5pct_fpr"], v["tpr_at_5pct_fpr_ci"], _pct),
+                pct(v["coverage"]),
+                auc_cell(v),
+                pct(v["tpr"]),
+                pct(v["fpr"]),
+                tpr_at_5pct_fpr_cell(v),
             ]
         )
-    out += _table(
+    out += table(
         ("part", "n (human / AI)", "coverage", "AUC [95% CI]", "TPR @0.5", "FPR @0.5 (human)", "TPR @5% FPR [95% CI]"),
         rows,
     )
@@ -744,13 +647,13 @@ def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str
                     [
                         name,
                         f"`{d}`",
-                        f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
-                        _ci(s["auc"], s["auc_ci"], _num),
-                        _pct(s["fpr"]),
-                        _ci(s["tpr_at_5pct_fpr"], s["tpr_at_5pct_fpr_ci"], _pct),
+                        covered_cell(s),
+                        auc_cell(s),
+                        pct(s["fpr"]),
+                        tpr_at_5pct_fpr_cell(s),
                     ]
                 )
-        out += _table(
+        out += table(
             ("part", "detector", "covered", "AUC [95% CI]", "FPR @0.5", "TPR @5% FPR [95% CI]"),
             rows,
         )
@@ -774,14 +677,10 @@ def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str
                     family,
                     "AI" if f["label"] == "artificial" else "human",
                     str(f["n"]),
-                    _pct(f["called_artificial"]),
-                    _pct(f["called_human"]),
-                    _pct(f["unknown"]),
-                    _num(f["auc_vs_other_class"]),
-                    _pct(f["called_artificial_at_5pct_fpr"]),
+                    *call_cells(f, f["auc_vs_other_class"]),
                 ]
             )
-    out += _table(
+    out += table(
         (
             "part",
             "family",
@@ -803,11 +702,11 @@ def _parts_section(report: dict[str, Any], detectors: Sequence[str]) -> list[str
                 cells = []
                 for d in detectors:
                     g = f["detectors"][d]
-                    cells.append(f"{_num(g['auc_vs_other_class'])} ({g['n_covered']}/{g['n']})")
+                    cells.append(f"{num(g['auc_vs_other_class'])} ({g['n_covered']}/{g['n']})")
                 rows.append([part, family, *cells])
-        out += _table(("part", "family", *[f"`{d}`" for d in detectors]), rows)
+        out += table(("part", "family", *[f"`{d}`" for d in detectors]), rows)
     generators = [
-        f"{family} ({part.split()[0]}): " + ", ".join(f"{_escape(g)} {n}" for g, n in f["generators"].items())
+        f"{family} ({part.split()[0]}): " + ", ".join(f"{escape(g)} {n}" for g, n in f["generators"].items())
         for part, families in report["families"].items()
         for family, f in families.items()
     ]
@@ -837,21 +736,19 @@ def _perturbation_section(report: dict[str, Any], detectors: Sequence[str]) -> l
         rows.append(
             [
                 f"{name} ({p['description']})",
-                f"{flips['flips']}/{flips['compared']} ({_pct(flips['flip_rate'])})",
-                f"{flips['statistical_flips']}/{flips['statistical_compared']} "
-                f"({_pct(flips['statistical_flip_rate'])})",
+                f"{flips['flips']}/{flips['compared']} ({pct(flips['flip_rate'])})",
+                f"{flips['statistical_flips']}/{flips['statistical_compared']} ({pct(flips['statistical_flip_rate'])})",
                 f"{len(flips['flipped_to_artificial'])} / {len(flips['flipped_to_human'])}",
-                f"{_pct(p['coverage_baseline'])} → {_pct(p['coverage_perturbed'])} "
-                f"({_signed_pct(p['coverage_change'])})",
+                f"{pct(p['coverage_baseline'])} → {pct(p['coverage_perturbed'])} ({_signed_pct(p['coverage_change'])})",
                 str(p["forcing_lost"]),
-                _num(s["auc"]),
-                _pct(s["accuracy"]),
-                _pct(s["fpr"]),
-                _pct(s["tpr_at_5pct_fpr"]),
+                num(s["auc"]),
+                pct(s["accuracy"]),
+                pct(s["fpr"]),
+                pct(s["tpr_at_5pct_fpr"]),
                 str(len(p["errors"])),
             ]
         )
-    out += _table(
+    out += table(
         (
             "perturbation",
             "verdict flips",
@@ -878,14 +775,14 @@ def _perturbation_section(report: dict[str, Any], detectors: Sequence[str]) -> l
                     [
                         name,
                         f"`{d}`",
-                        f"{s['n_covered']}/{s['n_labelled']} ({_pct(s['coverage'])})",
-                        _num(s["auc"]),
-                        _pct(s["accuracy"]),
-                        _pct(s["fpr"]),
-                        f"{f['flips']}/{f['compared']} ({_pct(f['flip_rate'])})",
+                        covered_cell(s),
+                        num(s["auc"]),
+                        pct(s["accuracy"]),
+                        pct(s["fpr"]),
+                        f"{f['flips']}/{f['compared']} ({pct(f['flip_rate'])})",
                     ]
                 )
-        out += _table(("perturbation", "detector", "covered", "AUC", "accuracy", "FPR", "flips"), rows)
+        out += table(("perturbation", "detector", "covered", "AUC", "accuracy", "FPR", "flips"), rows)
     return out
 
 
@@ -941,13 +838,15 @@ def _caveats(config: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_reports(report: dict[str, Any], out: str | Path) -> tuple[Path, Path]:
-    """Write ``<out>.md`` and ``<out>.json``; returns their paths."""
+def write_reports(
+    report: dict[str, Any], out: str | Path, render: Callable[[dict[str, Any]], str] = render_markdown
+) -> tuple[Path, Path]:
+    """Write ``<out>.md`` (``render``: the image report's by default) and ``<out>.json``; returns their paths."""
     out = Path(out)
     if out.suffix in {".md", ".json"}:
         out = out.with_suffix("")
     out.parent.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out.with_name(out.name + ".md"), out.with_name(out.name + ".json")
-    md_path.write_text(render_markdown(report), encoding="utf-8")
+    md_path.write_text(render(report), encoding="utf-8")
     json_path.write_text(to_json(report), encoding="utf-8")
     return md_path, json_path

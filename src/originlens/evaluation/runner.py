@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import hashlib
 import platform
 import sys
@@ -21,12 +22,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from PIL import Image
 
 from originlens import __version__
-from originlens.detectors.base import MediaInput
+from originlens.detectors.base import Detector, MediaInput
 from originlens.detectors.registry import DetectorRegistry
 from originlens.evaluation.perturbations import (
     ALIGN_HELP,
@@ -48,6 +49,23 @@ MANIFEST_COLUMNS = ("file", "label", "generator", "source_repo", "source_path", 
 
 ProgressCallback = Callable[[str], None]
 """Called once per manifest row, after the row is done, with the row's file name."""
+
+
+class LabelledRow(Protocol):
+    """What the shared harness reads of a manifest row, image (:class:`ManifestRow`) or audio."""
+
+    @property
+    def file(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def labelled(self) -> bool: ...
+
+
+RowT = TypeVar("RowT", bound=LabelledRow)
+ResultT = TypeVar("ResultT")
 
 __all__ = [  # the transformations live in perturbations.py; re-exported for existing callers
     "ALIGN_HELP",
@@ -98,32 +116,55 @@ class ManifestRow:
 
 def load_manifest(manifest: str | Path, limit: int | None = None) -> list[ManifestRow]:
     """Read ``MANIFEST.csv``; ``limit`` keeps the first N rows (in file order)."""
+
+    def row(file: str, label: str, path: Path, record: dict[str, str]) -> ManifestRow:
+        return ManifestRow(
+            file=file,
+            label=label,
+            generator=manifest_field(record, "generator"),
+            path=path,
+            source_repo=manifest_field(record, "source_repo"),
+            notes=manifest_field(record, "notes"),
+        )
+
+    return read_manifest(manifest, ("file", "label"), row, limit)
+
+
+def read_manifest(
+    manifest: str | Path,
+    required: Sequence[str],
+    make_row: Callable[[str, str, Path, dict[str, str]], RowT],
+    limit: int | None = None,
+    *,
+    what: str = "manifest",
+) -> list[RowT]:
+    """The rows of a labelled ``MANIFEST.csv`` (image or audio), in file order, ``limit`` at most.
+
+    ``make_row(file, label, path, record)`` builds each row from the file as written, its label
+    (stripped, lower case), its path (relative to the manifest's folder) and the whole CSV
+    record; rows without a file are passed over.
+    """
     manifest = Path(manifest)
     root = manifest.resolve().parent
     with manifest.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = {"file", "label"} - set(reader.fieldnames or ())
+        missing = set(required) - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"{manifest}: the manifest lacks the column(s) {', '.join(sorted(missing))}")
+            raise ValueError(f"{manifest}: the {what} lacks the column(s) {', '.join(sorted(missing))}")
         rows = []
         for record in reader:
-            file = (record.get("file") or "").strip()
+            file = manifest_field(record, "file")
             if not file:
                 continue
-            label = (record.get("label") or "").strip().lower()
-            rows.append(
-                ManifestRow(
-                    file=file,
-                    label=label,
-                    generator=(record.get("generator") or "").strip(),
-                    path=root / file,
-                    source_repo=(record.get("source_repo") or "").strip(),
-                    notes=(record.get("notes") or "").strip(),
-                )
-            )
+            rows.append(make_row(file, manifest_field(record, "label").lower(), root / file, record))
             if limit is not None and len(rows) >= limit:
                 break
     return rows
+
+
+def manifest_field(record: dict[str, str], column: str) -> str:
+    """A CSV cell, stripped; ``""`` when the column or the cell is missing."""
+    return (record.get(column) or "").strip()
 
 
 # --------------------------------------------------------------------------- results
@@ -167,12 +208,18 @@ class Analysis:
 
 
 @dataclass
-class FileResult:
-    row: ManifestRow
+class RowResult(Generic[RowT]):
+    """One manifest row's outcome, image (:class:`FileResult`) or audio: what the shared report code reads."""
+
+    row: RowT
     status: str
     """``analysed``, ``skipped`` or ``error``."""
     reason: str | None = None
     mime_type: str | None = None
+
+
+@dataclass
+class FileResult(RowResult[ManifestRow]):
     baseline: Analysis | None = None
     perturbed: dict[str, Analysis] = field(default_factory=dict)
     video: bool = False
@@ -220,8 +267,14 @@ def analyse_bytes(
         decoded = decode_image(data, max_image_pixels)
     media = MediaInput(data=data, mime_type=mime, name=hashlib.sha256(data).hexdigest(), decoded=decoded)
     outcome = analyse_media(registry, media)
+    return scored_analysis(mime, outcome.results, outcome.verdict(heuristic))
+
+
+def scored_analysis(mime: str, results: Sequence[dict[str, Any]], verdict: dict[str, Any] | None) -> Analysis:
+    """An analysis (image or recording) reduced to the numbers the reports need: each
+    detector's artificial score and the verdict."""
     detectors = {}
-    for result in outcome.results:
+    for result in results:
         details = result.get("classification_details") or {}
         detectors[result["model"]] = DetectorScore(
             model=result["model"],
@@ -230,7 +283,7 @@ def analyse_bytes(
             unknown=bool(result.get("unknown", False)),
             reason=str(details["reason"]) if details.get("reason") else None,
         )
-    return Analysis(mime_type=mime, detectors=detectors, verdict=_verdict_record(outcome.verdict(heuristic)))
+    return Analysis(mime_type=mime, detectors=detectors, verdict=_verdict_record(verdict))
 
 
 def _analyse_row(
@@ -244,8 +297,7 @@ def _analyse_row(
     align: str = "none",
 ) -> FileResult:
     if not row.labelled:
-        reason = "no label (do not score)" if not row.label else f"unknown label {row.label!r}"
-        return FileResult(row, "skipped", reason=reason)
+        return FileResult(row, "skipped", reason=skip_reason(row))
     try:
         data = row.path.read_bytes()
     except OSError as exc:
@@ -286,7 +338,16 @@ def _analyse_row(
     return result
 
 
-def describe_detectors(registry: DetectorRegistry) -> list[dict[str, Any]]:
+def skip_reason(row: LabelledRow) -> str:
+    """Why a row without a usable label is not scored."""
+    return "no label (do not score)" if not row.label else f"unknown label {row.label!r}"
+
+
+def describe_detectors(
+    registry: DetectorRegistry, keep: Callable[[Detector], bool] | None = None
+) -> list[dict[str, Any]]:
+    """The detectors a report lists: those ``keep`` accepts, by default every one but the option
+    analyses, which never run here (no options are asked): see evaluation-options.md."""
     return [
         {
             "name": d.name,
@@ -296,8 +357,35 @@ def describe_detectors(registry: DetectorRegistry) -> list[dict[str, Any]]:
             "relevance": d.relevance,
         }
         for d in registry
-        if d.option is None  # option analyses never run here (no options are asked): see evaluation-options.md
+        if (keep(d) if keep is not None else d.option is None)
     ]
+
+
+def check_heuristic(heuristic: str) -> None:
+    if heuristic not in HEURISTICS:
+        raise ValueError(f"unknown heuristic {heuristic!r}; choose one of {', '.join(HEURISTICS)}")
+
+
+def analyse_rows(
+    rows: Sequence[RowT],
+    analyse: Callable[[RowT], ResultT],
+    progress: Callable[[int], ProgressCallback] | None,
+) -> tuple[list[ResultT], float]:
+    """Every row through ``analyse``, in order, the progress bar stepped after each; returns
+    the results and the seconds it took."""
+    started = time.perf_counter()
+    step = progress(len(rows)) if progress else None
+    results = []
+    for row in rows:
+        results.append(analyse(row))
+        if step:
+            step(row.file)
+    return results, time.perf_counter() - started
+
+
+def run_date() -> str:
+    """The run's date for the report: UTC, to the second."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def run_evaluation(
@@ -319,8 +407,7 @@ def run_evaluation(
     perturbations then start from the aligned image. ``progress`` is called once with the
     number of rows and returns the per-row callback.
     """
-    if heuristic not in HEURISTICS:
-        raise ValueError(f"unknown heuristic {heuristic!r}; choose one of {', '.join(HEURISTICS)}")
+    check_heuristic(heuristic)
     align = parse_align(align)
     names = parse_perturbations(perturbations)
     if registry is None or max_image_pixels is None:
@@ -333,30 +420,21 @@ def run_evaluation(
             from originlens.container import build_registry
 
             registry = build_registry(settings)
-    rows = load_manifest(manifest, limit)
-    started = time.perf_counter()
-    step = progress(len(rows)) if progress else None
-    files = []
-    for row in rows:
-        files.append(
-            _analyse_row(
-                registry,
-                row,
-                heuristic=heuristic,
-                strip=strip_metadata,
-                perturbations=names,
-                max_image_pixels=max_image_pixels,
-                align=align,
-            )
-        )
-        if step:
-            step(row.file)
-    elapsed = time.perf_counter() - started
+    analyse = functools.partial(
+        _analyse_row,
+        registry,
+        heuristic=heuristic,
+        strip=strip_metadata,
+        perturbations=names,
+        max_image_pixels=max_image_pixels,
+        align=align,
+    )
+    files, elapsed = analyse_rows(load_manifest(manifest, limit), analyse, progress)
     import PIL
 
     config = {
         "manifest": str(manifest),
-        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "date": run_date(),
         "originlens_version": __version__,
         "heuristic": heuristic,
         "strip_metadata": strip_metadata or align != "none",
@@ -365,7 +443,7 @@ def run_evaluation(
         "perturbations": list(names),
         "limit": limit,
         "max_image_pixels": max_image_pixels,
-        "rows": len(rows),
+        "rows": len(files),
         "elapsed_s": round(elapsed, 2),
         "python": platform.python_version(),
         "pillow": PIL.__version__,
