@@ -134,19 +134,22 @@ class WhisperEncoder:
     def load(cls, path: Path) -> WhisperEncoder:
         return cls(read_ct2_encoder(path))
 
-    def hidden_states(self, mel: np.ndarray) -> list[np.ndarray]:
+    def hidden_states(self, mel: np.ndarray, n_blocks: int | None = None) -> list[np.ndarray]:
+        """``n_blocks`` stops after that many blocks (no final norm): the features need only the first."""
         w = self.w
         h = _gelu(_conv1d(mel, w["encoder/conv1/weight"], w["encoder/conv1/bias"], 1).T)
         h = _gelu(_conv1d(h, w["encoder/conv2/weight"], w["encoder/conv2/bias"], 2))
         h = h + w["encoder/position_encodings/encodings"][: h.shape[0]]
         states = [h]
-        for i in range(self.n_layers):
+        for i in range(self.n_layers if n_blocks is None else n_blocks):
             p = f"encoder/layer_{i}/"
             h = h + self._attention(h, p + "self_attention/")
             z = _layer_norm(h, w[p + "ffn/layer_norm/gamma"], w[p + "ffn/layer_norm/beta"])
             z = _gelu(z @ w[p + "ffn/linear_0/weight"].T + w[p + "ffn/linear_0/bias"])
             h = h + z @ w[p + "ffn/linear_1/weight"].T + w[p + "ffn/linear_1/bias"]
             states.append(h)
+        if n_blocks is not None:
+            return states
         states.append(_layer_norm(h, w["encoder/layer_norm/gamma"], w["encoder/layer_norm/beta"]))
         return states
 
@@ -199,17 +202,26 @@ def build_features(model: str) -> Path:
     return out
 
 
-def cost_per_second(model: str, seconds: float = 30.0, repeats: int = 3) -> dict[str, float]:
-    """Wall time of the numpy front end + encoder on one ``seconds`` long signal (30 s is the
-    encoder's longest input; longer recordings would be cut into 30 s pieces)."""
+def cost_per_second(
+    model: str, total_s: float = 60.0, pieces_s: tuple[float, ...] = (2.0, 5.0, 10.0, 30.0)
+) -> dict[str, Any]:
+    """Wall time (one thread) of the numpy front end + encoder on a ``total_s`` recording cut into
+    pieces of each length (attention is quadratic in the piece; 30 s is the encoder's longest input)."""
+    t0 = time.perf_counter()
     enc = WhisperEncoder.load(MODELS[model])
-    x = np.random.default_rng(0).normal(0, 0.1, int(seconds * SAMPLE_RATE)).astype(np.float32)
-    times = []
-    for _ in range(repeats):
+    out: dict[str, Any] = {"load_s": time.perf_counter() - t0, "total_s": total_s}
+    x = np.random.default_rng(0).normal(0, 0.1, int(total_s * SAMPLE_RATE)).astype(np.float32)
+    for piece in pieces_s:
+        n = int(piece * SAMPLE_RATE)
         t0 = time.perf_counter()
-        enc.hidden_states(log_mel(x))
-        times.append(time.perf_counter() - t0)
-    return {"signal_s": seconds, "best_s": min(times), "ms_per_audio_s": min(times) / seconds * 1000}
+        for s in range(0, x.size, n):
+            enc.hidden_states(log_mel(x[s : s + n]))
+        out[f"pieces_{piece:g}s"] = round(time.perf_counter() - t0, 3)
+        t0 = time.perf_counter()
+        for s in range(0, x.size, n):
+            enc.hidden_states(log_mel(x[s : s + n]), n_blocks=2)
+        out[f"pieces_{piece:g}s_2_blocks"] = round(time.perf_counter() - t0, 3)
+    return out
 
 
 def loso(X: np.ndarray, table: dict[str, Any], rows: list[dict[str, str]], C: float) -> dict[str, Any]:
@@ -257,13 +269,22 @@ def run_loso(model: str, data: Path, results: Path, layers: list[int] | None) ->
     scan = layers if layers is not None else list(range(W.shape[1]))
     best: tuple[float, int] = (-1.0, -1)
     for layer in scan:
-        best = max(best, (record(f"layer{layer}", W[:, layer], 0.003), layer))
+        key = f"layer{layer}/C=0.003"
+        auc = res[key]["clip_augmented"]["auc"] if key in res else record(f"layer{layer}", W[:, layer], 0.003)
+        best = max(best, (auc, layer))
     layer = best[1]
     log(f"{model}: best state {layer}")
     for C in C_GRID:
         if f"layer{layer}/C={C}" not in res:
             record(f"layer{layer}", W[:, layer], C)
-        record(f"all543+layer{layer}", np.concatenate([table["X"], W[:, layer]], axis=1), C)
+        if f"all543+layer{layer}/C={C}" not in res:
+            record(f"all543+layer{layer}", np.concatenate([table["X"], W[:, layer]], axis=1), C)
+    # 3) the best state and its neighbours together, alone and with the 543 features.
+    near = [k for k in (layer - 1, layer, layer + 1) if 0 <= k < W.shape[1]]
+    X_near = W[:, near].reshape(len(W), -1)
+    for C in (0.0003, 0.001, 0.003):
+        record(f"layers{near[0]}-{near[-1]}", X_near, C)
+        record(f"all543+layers{near[0]}-{near[-1]}", np.concatenate([table["X"], X_near], axis=1), C)
 
 
 def main() -> int:
