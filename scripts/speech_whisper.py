@@ -181,19 +181,30 @@ def window_features(enc: WhisperEncoder, x: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-def features_path(model: str) -> Path:
-    return Path(f"/tmp/speech_whisper_{model}_c4_s{SEED}.npy")
+def separate_window_features(enc: WhisperEncoder, x: np.ndarray, n_blocks: int = 3) -> np.ndarray:
+    """Like ``window_features``, but every 1 s window is encoded on its own (as a 1 s upload, or a
+    short piece, would be), only the first ``n_blocks`` blocks, all its frames pooled."""
+    rows = []
+    for s in F.window_starts(x.size, 1.0, 0.5):
+        states = np.stack(enc.hidden_states(log_mel(x[s : s + SAMPLE_RATE]), n_blocks=n_blocks))
+        rows.append(np.concatenate([states.mean(1), states.std(1)], axis=1))
+    return np.stack(rows)
 
 
-def build_features(model: str) -> Path:
-    out = features_path(model)
+def features_path(model: str, separate: bool = False) -> Path:
+    return Path(f"/tmp/speech_whisper_{model}{'_sep1s' if separate else ''}_c4_s{SEED}.npy")
+
+
+def build_features(model: str, separate: bool = False) -> Path:
+    out = features_path(model, separate)
     if out.exists():
         return out
     enc = WhisperEncoder.load(MODELS[model])
     xs, _, _ = cache.load(4)
     rows, t0, seconds = [], time.time(), 0.0
     for k, x in enumerate(xs):
-        rows.append(window_features(enc, x).astype(np.float16))
+        feats = separate_window_features(enc, x) if separate else window_features(enc, x)
+        rows.append(feats.astype(np.float16))
         seconds += x.size / SAMPLE_RATE
         if k % 500 == 0:
             log(f"  {model} {k}/{len(xs)}: {(time.time() - t0) / max(seconds, 1e-9) * 1000:.1f} ms per s of audio")
@@ -247,13 +258,13 @@ def loso(X: np.ndarray, table: dict[str, Any], rows: list[dict[str, str]], C: fl
     }
 
 
-def run_loso(model: str, data: Path, results: Path, layers: list[int] | None) -> None:
+def run_loso(model: str, data: Path, results: Path, layers: list[int] | None, separate: bool = False) -> None:
     rows = read_manifest(data / "train")
     table = dict(np.load(f"/tmp/speech_train_{F.FEATURE_SPEC_VERSION}_c4_s{SEED}.npz"))
-    W = np.load(features_path(model)).astype(np.float32)  # (n_windows, n_states, 2d)
+    W = np.load(features_path(model, separate)).astype(np.float32)  # (n_windows, n_states, 2d)
     assert len(W) == len(table["X"]), "window tables do not line up"
     out: dict[str, Any] = json.loads(results.read_text()) if results.exists() else {}
-    res: dict[str, Any] = out.setdefault(model, {})
+    res: dict[str, Any] = out.setdefault(model + (" windows encoded separately" if separate else ""), {})
 
     def record(key: str, X: np.ndarray, C: float) -> float:
         r = loso(X, table, rows, C)
@@ -294,15 +305,16 @@ def main() -> int:
     ap.add_argument("--features", action="store_true", help="encode the cached train copies")
     ap.add_argument("--loso", action="store_true", help="leave-source-out fits")
     ap.add_argument("--layers", type=int, nargs="*", default=None, help="states to scan (default: all)")
+    ap.add_argument("--separate", action="store_true", help="encode each 1 s window on its own")
     ap.add_argument("--cost", action="store_true", help="time the encoder on 30 s of audio")
     ap.add_argument("--results", type=Path, default=Path("docs/models/speech-whisper-results.json"))
     a = ap.parse_args()
     if a.features:
-        build_features(a.model)
+        build_features(a.model, a.separate)
     if a.cost:
         log(f"{a.model} cost: {cost_per_second(a.model)}")
     if a.loso:
-        run_loso(a.model, a.data, a.results, a.layers)
+        run_loso(a.model, a.data, a.results, a.layers, a.separate)
     return 0
 
 
