@@ -262,6 +262,7 @@ def test_empty_and_audio_only_files_get_clear_answers(server: RunningServer, tmp
     assert empty.status_code == 422 and "empty" in empty.json()["message"]
     assert audio_only["status"] == "errored"
     assert "video" in audio_only["errors"].lower() and "track" in audio_only["errors"].lower()
+    assert "only sound" in audio_only["errors"] and "/api/classification_audio" in audio_only["errors"]
 
 
 @needs_speech

@@ -410,7 +410,12 @@ class _AVSource:
             raise _ffmpeg_error(exc, "container cannot be read (corrupt or truncated?)") from exc
         tracks = [s for s in self.container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)]
         if not tracks:
+            has_sound = bool(self.container.streams.audio)
             self.close()
+            if has_sound:
+                raise NoVideoTrackError(
+                    "the file has no video track, only sound: send it to /api/classification_audio to judge the voice"
+                )
             raise NoVideoTrackError("the file has no video track")
         self.stream: Any = tracks[0]
         self.stream.thread_type = "AUTO"
