@@ -7,11 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -20,6 +16,7 @@ import pytest
 from originlens.media.audio import ACCEPTED_AUDIO_FORMATS
 from tests.api.test_webhooks import wait_for_calls
 from tests.conftest import RunningServer, image_bytes, make_user, submit, wait_done
+from tests.support.file_server import files_server
 from tests.support.receiver import webhook_receiver
 from tests.support.speech import chord, needs_speech, silence, speech_recording
 
@@ -283,32 +280,6 @@ def test_an_override_forces_every_verdict_chunks_included(server: RunningServer,
 
 
 # -------------------------------------------------------------------------------- from a URL
-
-
-@contextmanager
-def files_server(files: dict[str, bytes]) -> Iterator[tuple[str, list[str]]]:
-    """Serves ``files`` by path (404 otherwise) and records every path asked for."""
-    hits: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", hits
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_a_recording_from_a_url_is_streamed_in_and_analysed(server: RunningServer) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from tests.conftest import RunningServer, make_user
 from tests.support.clips import FPS, flat_frames, write_audio_only, write_clip, write_clip_with_sound
+from tests.support.file_server import files_server
 from tests.support.shared_data import EVAL, needs_eval
 from tests.support.speech import joined_speech, needs_speech, speech_files
 
@@ -215,38 +216,16 @@ def test_c2pa_is_read_from_the_container(server: RunningServer) -> None:
 
 
 def test_video_from_url_is_streamed_in_and_analysed(server: RunningServer, tmp_path: Path) -> None:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     clip = write_clip(tmp_path / "remote.mp4", flat_frames(70, FPS)).read_bytes()
     png = io.BytesIO()
     Image.new("RGB", (8, 8)).save(png, "PNG")
     files = {"/clip.mp4": clip, "/still.png": png.getvalue()}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
     _, key = make_user(server)
-    try:
-        with server.client(key, Accept="application/json") as client:
-            response = client.post("/api/video_fromurl", data={"file_url": f"{base}/clip.mp4", "frames": "5"})
-            assert response.status_code == 200, response.text
-            body = _wait_video(client, response.json()["identifier"])
-            not_video = client.post("/api/video_fromurl", data={"file_url": f"{base}/still.png"})
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with files_server(files) as (base, _), server.client(key, Accept="application/json") as client:
+        response = client.post("/api/video_fromurl", data={"file_url": f"{base}/clip.mp4", "frames": "5"})
+        assert response.status_code == 200, response.text
+        body = _wait_video(client, response.json()["identifier"])
+        not_video = client.post("/api/video_fromurl", data={"file_url": f"{base}/still.png"})
     assert body["status"] == "done" and body["name"] == "clip.mp4"
     assert body["hash"] == hashlib.sha256(clip).hexdigest()
     assert len(body["results"]["images"]) == 5
