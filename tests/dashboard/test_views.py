@@ -198,7 +198,7 @@ def test_byte_ranges_for_the_player() -> None:
 
 
 def test_uploads_are_told_apart_by_their_first_bytes() -> None:
-    from originlens.services.dashboard_media import upload_kind
+    from originlens.media.kinds import sniff_kind as upload_kind
 
     def ftyp(brand: bytes) -> bytes:
         return b"\x00\x00\x00\x1cftyp" + brand + b"\x00\x00\x02\x00" + bytes(16)

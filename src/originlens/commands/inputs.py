@@ -14,18 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from originlens.media.audio import sniff_audio_type
-from originlens.media.images import sniff_image_type
+from originlens.media.kinds import has_picture_track, sniff_kind
 from originlens.media.video import SNIFF_BYTES, sniff_video_type
 
 MediaKind = Literal["image", "video", "audio"]
-
-AUDIO_ONLY_TYPES = frozenset(
-    {"audio/mpeg", "audio/wav", "audio/flac", "audio/aiff", "audio/amr", "audio/aac", "audio/mp4"}
-)
-"""Sniffed audio types that are never a video: MP3, WAV, FLAC, AIFF, AMR, ADTS AAC and the
-M4A/M4B/M4P/M4R brands of MP4. Other containers (MP4, 3GP, Ogg, WebM) hold either, so
-:func:`sniff_file` looks inside them for a video track."""
 
 
 @dataclass(frozen=True)
@@ -50,48 +42,21 @@ def sniff_media(head: bytes) -> tuple[MediaKind, str] | None:
     A container that can hold either (MP4, 3GP, Ogg, WebM) is a video here: only its tracks
     tell, and :func:`sniff_file` reads them.
     """
-    mime = sniff_image_type(head)
-    if mime is not None:
-        return "image", mime
-    audio = sniff_audio_type(head)
-    if audio in AUDIO_ONLY_TYPES:
-        return "audio", audio
-    mime = sniff_video_type(head)
-    if mime is not None:
-        return "video", mime
-    if audio is not None:
-        return "audio", audio
-    return None
-
-
-def _has_video_track(path: Path, mime: str) -> bool | None:
-    """Whether the container holds a video track (``None``: it cannot be opened, or it holds
-    neither video nor audio); reads the headers only, with the demuxer forced to ``mime``."""
-    import av
-
-    from originlens.media.audio import demuxer_for
-
-    try:
-        with av.open(str(path), mode="r", format=demuxer_for(mime)) as container:
-            if container.streams.video:
-                return True
-            return False if container.streams.audio else None
-    except Exception:  # FFmpeg raises many error types for unreadable input; the analysis reports it
-        return None
+    sniffed = sniff_kind(head)
+    if sniffed is None or sniffed[0] != "either":
+        return sniffed  # type: ignore[return-value]  # "either" is handled here
+    return "video", sniff_video_type(head) or sniffed[1]
 
 
 def sniff_file(path: Path) -> tuple[MediaKind, str] | None:
-    """As :func:`sniff_media`, but an MP4, 3GP, Ogg or WebM file without a video track and with
-    an audio track is a recording (an M4A named ``.mp4``, a voice memo in Ogg or WebM)."""
+    """As :func:`sniff_media`, but an MP4, 3GP, Ogg or WebM file without a video track is a
+    recording (an M4A named ``.mp4``, a voice memo in Ogg or WebM)."""
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
-    sniffed = sniff_media(head)
-    if sniffed is None or sniffed[0] != "video":
-        return sniffed
-    audio = sniff_audio_type(head)
-    if audio is not None and _has_video_track(path, audio) is False:
-        return "audio", audio
-    return sniffed
+    sniffed = sniff_kind(head)
+    if sniffed is not None and sniffed[0] == "either" and has_picture_track(path, sniffed[1]) is False:
+        return "audio", sniffed[1]
+    return sniff_media(head)
 
 
 def _has_glob(text: str) -> bool:

@@ -22,6 +22,7 @@ from originlens.errors import (
 )
 from originlens.media.audio import ACCEPTED_AUDIO_FORMATS
 from originlens.media.images import ACCEPTED_IMAGE_FORMATS
+from originlens.media.kinds import has_picture_track, sniff_kind
 from originlens.media.video import SNIFF_BYTES
 from originlens.services import audio as audio_service
 from originlens.services import classifications as images_service
@@ -83,7 +84,7 @@ def upload(
     if not head:
         raise FieldValidationError("file", "The file is empty.")
     name = file.filename or "upload"
-    kind = dashboard_media.upload_kind(head)
+    kind = sniff_kind(head)
     if kind is None:
         raise UnsupportedMediaTypeError(
             "The file is not an image, video or recording this service accepts. "
@@ -138,7 +139,7 @@ class _Upload:
         key, stored = self._store("video", settings.max_video_upload_bytes, "video")
         if kind[0] == "either":
             with self.blobs.local_path(key) as path:
-                is_video = dashboard_media.has_picture_track(path, self.head)
+                is_video = has_picture_track(path, kind[1]) is not False  # unreadable: the video analysis says why
             if not is_video:
                 if stored.size > audio_limit:
                     self.blobs.delete(key)

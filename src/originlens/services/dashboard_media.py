@@ -41,45 +41,6 @@ def frame_at(path: Path, timestamp: float) -> Image.Image | None:
 # ------------------------------------------------------------------------ what an upload is
 
 
-def upload_kind(head: bytes) -> tuple[str, str] | None:
-    """What the first bytes of a dashboard upload are, and their MIME type, or ``None``.
-
-    ``("image", mime)``, ``("audio", mime)``, ``("video", mime)``, or ``("either", audio_mime)``
-    for a container that holds a recording as often as a video (MP4/3GP without an M4A brand,
-    WebM/Matroska, Ogg): only its tracks tell, so it is decided once stored
-    (:func:`has_picture_track`). An M4A/M4B brand is audio; a plain MP4 with a picture is a video.
-    """
-    from originlens.media.audio import sniff_audio_type
-    from originlens.media.images import sniff_image_type
-
-    image = sniff_image_type(head[:32])
-    if image is not None:
-        return "image", image
-    audio, video = sniff_audio_type(head), media.sniff_video_type(head)
-    if audio is not None and (video is None or audio == "audio/mp4"):
-        return "audio", audio
-    if audio is not None:
-        return "either", audio
-    if video is not None:
-        return "video", video
-    return None
-
-
-def has_picture_track(path: Path, head: bytes) -> bool:
-    """Whether a stored upload of an ambiguous container has a video track (a cover picture does
-    not count). When the container cannot even be opened it is left to the video analysis, whose
-    error message says why."""
-    import av
-
-    mime = media.sniff_video_type(head)
-    demuxer = media._DEMUXERS.get(mime or "")
-    try:
-        with av.open(str(path), format=demuxer, metadata_errors="replace") as container:
-            return any(not (s.disposition & av.stream.Disposition.attached_pic) for s in container.streams.video)
-    except Exception:
-        return True
-
-
 # ----------------------------------------------------------------------------- byte ranges
 
 
