@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
+from originlens.media.audio import AudioError, read_audio
+
 SAMPLE_RATE = 16_000
 FRAME_LENGTH = 400  # 25 ms
 HOP_LENGTH = 160  # 10 ms
@@ -33,45 +35,14 @@ FEATURE_SPEC_VERSION = "speech-features-2"
 _EPS = 1e-10
 
 
-class AudioDecodeError(ValueError):
-    """The data holds no decodable audio stream."""
+AudioDecodeError = AudioError
+"""The data holds no decodable audio (the media layer's error; kept under this name for the scripts)."""
 
 
-def decode_audio(data: bytes, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
-    """Decode the first audio stream of ``data`` to mono float32 at ``sample_rate`` (FFmpeg's
-    resampler downmixes and resamples). ``max_seconds`` stops decoding early."""
-    try:
-        container = av.open(io.BytesIO(data), mode="r")
-    except Exception as exc:  # FFmpeg raises many error types for unreadable input
-        raise AudioDecodeError("the data is not an audio or video file FFmpeg can read") from exc
-    try:
-        streams = container.streams.audio
-        if not streams:
-            raise AudioDecodeError("the file has no audio stream")
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks: list[np.ndarray] = []
-        total = 0
-        limit = None if max_seconds is None else int(max_seconds * sample_rate)
-        try:
-            for frame in container.decode(streams[0]):
-                for out in resampler.resample(frame):
-                    chunk = out.to_ndarray().reshape(-1)
-                    chunks.append(chunk)
-                    total += chunk.size
-                if limit is not None and total >= limit:
-                    break
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-        except AudioDecodeError:
-            raise
-        except Exception as exc:
-            raise AudioDecodeError("the audio data is damaged or uses a codec the decoder does not support") from exc
-    finally:
-        container.close()
-    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
-    if limit is not None:
-        samples = samples[:limit]
-    return np.clip(np.nan_to_num(samples), -1.0, 1.0)
+def decode_audio(data: bytes) -> np.ndarray:
+    """Mono float32 samples at 16 kHz, decoded exactly as the service decodes an upload
+    (:func:`originlens.media.audio.read_audio`): training, evaluation and serving share one decoder."""
+    return read_audio(data).samples
 
 
 _CONTAINERS = {
