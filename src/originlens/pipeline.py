@@ -371,10 +371,10 @@ def speech_track_json(speech: AudioOutcome | str) -> dict[str, Any]:
         "status": "done",
         "errors": None,
         "results": speech.results,
-        "verdicts": explain_unknown(speech.verdicts, speech.results),
+        "verdicts": speech.verdicts,
         "forcing": speech.forcing,
         "c2pa": speech.c2pa,
-        "chunks": [{**c, "verdicts": explain_unknown(c["verdicts"], c["results"])} for c in speech.chunks],
+        "chunks": speech.chunks,
         "duration": speech.duration_s,
         "speech_seconds": speech.speech_seconds,
     }
@@ -486,17 +486,19 @@ def analyse_audio(
             predictions.append(_predict(detector, whole))
     results = [_result_json(p, d) for p, d in zip(predictions, detectors, strict=True)]
     verdicts, forcing = decide([_scored(p, d) for p, d in zip(predictions, detectors, strict=True)])
+    verdicts = explain_unknown(verdicts, results)
     c2pa = next((p.evidence for p in predictions if p.model == "c2pa" and p.evidence), None)
     chunks: list[dict[str, Any]] = []
     for index, ((start, end), judged) in enumerate(zip(bounds, per_chunk, strict=True)):
         chunk_verdicts, _ = decide([_scored(p, d) for p, d in judged])
+        chunk_results = [_result_json(p, d) for p, d in judged]
         chunks.append(
             {
                 "index": index,
                 "start": start,
                 "end": end,
-                "results": [_result_json(p, d) for p, d in judged],
-                "verdicts": chunk_verdicts,
+                "results": chunk_results,
+                "verdicts": explain_unknown(chunk_verdicts, chunk_results),
             }
         )
     speech = next((p.details.get("speech_seconds") for p in predictions if p.model == "speech"), None)
@@ -512,15 +514,20 @@ def analyse_audio(
     )
 
 
-def explain_unknown(verdicts: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``verdicts`` with a ``reason`` on the unknown ones: why the voting models could not judge
-    (e.g. "no speech found: ..."), so the verdict itself says why it is unknown."""
+def unknown_reason(results: list[dict[str, Any]]) -> str | None:
+    """Why the voting models could not judge (e.g. "no speech found: ..."), from their
+    ``classification_details.reason``; ``None`` when none of them said."""
     reasons = [
         str(r["classification_details"]["reason"])
         for r in results
-        if r.get("votes") and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
+        if r.get("votes", True) and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
     ]
-    if not reasons:
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+def explain_unknown(verdicts: list[dict[str, Any]], results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``verdicts`` with a ``reason`` on the unknown ones, so the verdict itself says why."""
+    reason = unknown_reason(results)
+    if reason is None:
         return verdicts
-    reason = "; ".join(dict.fromkeys(reasons))
     return [{**v, "reason": reason} if v.get("unknown") and "reason" not in v else v for v in verdicts]

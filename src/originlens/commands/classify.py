@@ -120,15 +120,11 @@ NO_DECISION = "no conclusive provenance and no voting model (indicator scores ar
 
 
 def undecided_reason(results: Sequence[dict[str, Any]]) -> str | None:
-    """Why the voting models said ``unknown`` (e.g. the speech model's "no speech found: ..."),
-    from their ``classification_details.reason``, as the server words it
-    (``services.audio.explain_unknown``); ``None`` when none of them gave one."""
-    reasons = [
-        str(r["classification_details"]["reason"])
-        for r in results
-        if r.get("votes", True) and r.get("unknown") and (r.get("classification_details") or {}).get("reason")
-    ]
-    return "; ".join(dict.fromkeys(reasons)) or None
+    """Why the voting models said ``unknown`` (e.g. "no speech found: ..."), as the server words
+    it; ``None`` when none of them gave one."""
+    from originlens.pipeline import unknown_reason
+
+    return unknown_reason(list(results))
 
 
 def fill_verdict(row: Row, verdict: dict[str, Any] | None, undecided: str | None = None) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from originlens.errors import UnsupportedMediaTypeError
 from originlens.media.audio import ACCEPTED_AUDIO_FORMATS, AudioError, AudioLimits, read_audio, sniff_audio_type
-from originlens.pipeline import AudioOutcome, analyse_audio, explain_unknown
+from originlens.pipeline import AudioOutcome, analyse_audio
 from originlens.services import job_leases
 from originlens.services import users as users_service
 from originlens.services.outcomes import AnalysisContext, finish_done, record_failure, unexpected_failure_text
@@ -134,16 +134,15 @@ def analyse_audio_job(
         record_failure(ctx, analysis_id, outcome, token)
         return
 
-    chunks = [{**chunk, "verdicts": explain_unknown(chunk["verdicts"], chunk["results"])} for chunk in outcome.chunks]
     with unit_of_work(ctx.sessions) as session:
         analysis = job_leases.hold(session, analysis_id, token, ctx.lease_s)
         if analysis is None:  # taken over by another worker, or deleted with its user
             return
         analysis.results = outcome.results
-        analysis.verdicts = explain_unknown(outcome.verdicts, outcome.results)
+        analysis.verdicts = outcome.verdicts
         analysis.c2pa = outcome.c2pa
         analysis.forced_by = {"evidence": outcome.forcing} if outcome.forcing else None
-        analysis.details = chunks
+        analysis.details = outcome.chunks
         analysis.duration_s = outcome.duration_s
         analysis.speech_seconds = outcome.speech_seconds
         analysis.waveform = outcome.waveform
