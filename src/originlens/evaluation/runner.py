@@ -346,8 +346,8 @@ def skip_reason(row: LabelledRow) -> str:
 def describe_detectors(
     registry: DetectorRegistry, keep: Callable[[Detector], bool] | None = None
 ) -> list[dict[str, Any]]:
-    """The detectors a report lists: those ``keep`` accepts, by default every one but the option
-    analyses, which never run here (no options are asked): see evaluation-options.md."""
+    """The detectors a report lists: those ``keep`` accepts, by default the image detectors but
+    the option analyses, which never run here (no options are asked): see evaluation-options.md."""
     return [
         {
             "name": d.name,
@@ -357,7 +357,7 @@ def describe_detectors(
             "relevance": d.relevance,
         }
         for d in registry
-        if (keep(d) if keep is not None else d.option is None)
+        if (keep(d) if keep is not None else d.option is None and "image" in d.modalities)
     ]
 
 
