@@ -91,7 +91,9 @@ class Identifier(_Open):
     identifier: str
 
 
-class ImageResponse(_Open):
+class _MediaResponse(_Open):
+    """What every identifAI response shares (``services.submissions.response_body``)."""
+
     hash: str
     identifier: str
     api_version: str | None
@@ -100,19 +102,22 @@ class ImageResponse(_Open):
     name: str
     ref_id: str | None = None
     result_url: str
-    is_nsfw: bool | None = None
     c2pa: dict[str, Any] | None
-    has_heatmap: bool
-    verdict: Verdict | None = None
-    verdicts: list[Verdict]
     force_classification: Literal["human", "artificial"] | None
-    results: list[dict[str, Any]]
-    details: list[dict[str, Any]]
-    has_tampering_map: bool
+    verdicts: list[Verdict]
+    verdict: Verdict | None = None
     cached: bool
     options: dict[str, Any]
     notes: list[str]
     created_at: str
+
+
+class ImageResponse(_MediaResponse):
+    is_nsfw: bool | None = None
+    has_heatmap: bool
+    results: list[dict[str, Any]]
+    details: list[dict[str, Any]]
+    has_tampering_map: bool
 
 
 class Chunk(_Open):
@@ -161,53 +166,21 @@ class VideoResults(_Open):
     audios: list[SpeechTrack]
 
 
-class VideoResponse(_Open):
-    hash: str
-    identifier: str
-    api_version: str | None
-    status: Literal["new", "done", "errored"]
-    errors: str | None
-    name: str
-    ref_id: str | None = None
-    result_url: str
-    c2pa: dict[str, Any] | None
-    force_classification: Literal["human", "artificial"] | None
-    verdicts: list[Verdict]
-    verdict: Verdict | None = None
+class VideoResponse(_MediaResponse):
     results: VideoResults
     frames_done: int
     frames_total: int | None
-    cached: bool
-    options: dict[str, Any]
-    notes: list[str]
-    created_at: str
     is_nsfw: bool | None = None
 
 
-class AudioResponse(_Open):
+class AudioResponse(_MediaResponse):
     """``chunk_details`` and ``details.clips`` carry the same chunks (the vendor's pages disagree)."""
 
-    hash: str
-    identifier: str
-    api_version: str | None
-    status: Literal["new", "done", "errored"]
-    errors: str | None
-    name: str
-    ref_id: str | None = None
-    result_url: str
-    c2pa: dict[str, Any] | None
-    force_classification: Literal["human", "artificial"] | None
-    verdict: Verdict | None = None
-    verdicts: list[Verdict]
     results: list[dict[str, Any]]
     chunk_details: list[Chunk]
     details: AudioDetails
     duration: float | None
     speech_seconds: float | None
-    cached: bool
-    options: dict[str, Any]
-    notes: list[str]
-    created_at: str
 
 
 class _Page(_Open):
